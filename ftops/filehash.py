@@ -1,0 +1,84 @@
+"""sha256 of dataset files, cached by (path, size, mtime_ns, inode) under ``.ftops/`` so an unchanged multi-GB
+file is not re-read on every plan."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+_CHUNK = 1 << 20
+_LOCK = threading.Lock()
+
+
+@dataclass(frozen=True)
+class FileDigest:
+    path: Path
+    sha256: str
+    bytes: int
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while chunk := fh.read(_CHUNK):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+class HashCache:
+    """A small JSON map from stat signature to sha256, stored in ``<state_dir>/hashes.json``."""
+
+    def __init__(self, state_dir: Path | None):
+        self._file = Path(state_dir) / "hashes.json" if state_dir else None
+        self._entries: dict[str, str] | None = None
+        self._dirty = False
+
+    def _load(self) -> dict[str, str]:
+        if self._entries is None:
+            self._entries = {}
+            if self._file and self._file.exists():
+                try:
+                    data = json.loads(self._file.read_text(encoding="utf-8"))
+                    if isinstance(data, dict):
+                        self._entries = {str(k): str(v) for k, v in data.items()}
+                except (OSError, ValueError):
+                    self._entries = {}
+        return self._entries
+
+    @staticmethod
+    def _key(path: Path, st: os.stat_result) -> str:
+        return f"{path.resolve()}|{st.st_size}|{st.st_mtime_ns}|{st.st_ino}"
+
+    def digest(self, path: Path) -> FileDigest:
+        path = Path(path)
+        st = path.stat()
+        key = self._key(path, st)
+        with _LOCK:
+            entries = self._load()
+            cached = entries.get(key)
+        if cached is None:
+            cached = sha256_file(path)
+            with _LOCK:
+                entries[key] = cached
+                self._dirty = True
+        return FileDigest(path=path, sha256=cached, bytes=st.st_size)
+
+    def save(self) -> None:
+        if not (self._file and self._dirty and self._entries is not None):
+            return
+        with _LOCK:
+            live = {k: v for k, v in self._entries.items() if os.path.exists(k.split("|", 1)[0])}
+            try:
+                self._file.parent.mkdir(parents=True, exist_ok=True)
+                fd, tmp = tempfile.mkstemp(dir=self._file.parent, prefix=".hashes-")
+                with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                    json.dump(live, fh, sort_keys=True)
+                os.replace(tmp, self._file)
+                self._dirty = False
+            except OSError:
+                pass  # a cache that cannot be written only costs time

@@ -1,0 +1,147 @@
+"""Offline token counting: the one counter used by dataset checks, cost estimates and the local emulator.
+
+The BPE rank files ship as package data (``ftops/data/encodings/*.tiktoken.gz``). tiktoken would fetch them over
+the network; instead we verify each file against the hash tiktoken itself expects and seed a private
+``TIKTOKEN_CACHE_DIR`` under the names tiktoken looks for, so tiktoken's own loader (and its hash check) reads
+them and never touches the network.
+
+Per-example counts follow the documented estimate people already use (OpenAI cookbook):
+``3 + sum over messages of (3 + tokens of every value + 1 if the message has a name)``.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import os
+import tempfile
+import threading
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import tiktoken
+import tiktoken.load
+
+from ftops import catalog
+
+# encoding name -> (url tiktoken fetches, sha256 tiktoken expects); from tiktoken_ext/openai_public.py
+_ENCODINGS = {
+    "o200k_base": ("https://openaipublic.blob.core.windows.net/encodings/o200k_base.tiktoken",
+                   "446a9538cb6c348e3516120d7c08b09f57c36495e2acfffe59a5bf8b0cfb1a2d"),
+    "cl100k_base": ("https://openaipublic.blob.core.windows.net/encodings/cl100k_base.tiktoken",
+                    "223921b76ee99bde995b7ff738513eef100fb51d18c93597a113bcffe865b2a7"),
+}
+_LOCK = threading.Lock()
+
+# Message keys whose values are not text the model reads.
+_NON_TEXT_KEYS = frozenset({"weight"})
+
+
+def _cache_dir() -> Path:
+    root = os.environ.get("FTOPS_CACHE_DIR")
+    if root:
+        return Path(root) / "tiktoken"
+    home = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return home / "ftops" / "tiktoken"
+
+
+def _seed(cache: Path, name: str) -> None:
+    url, expected = _ENCODINGS[name]
+    target = cache / hashlib.sha1(url.encode()).hexdigest()
+    if target.exists() and tiktoken.load.check_hash(target.read_bytes(), expected):
+        return
+    packed = resources.files("ftops").joinpath(f"data/encodings/{name}.tiktoken.gz").read_bytes()
+    data = gzip.decompress(packed)
+    if not tiktoken.load.check_hash(data, expected):
+        raise RuntimeError(f"the packaged {name} rank file does not match its sha256; reinstall ftops")
+    cache.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=cache, prefix=".seed-")
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(data)
+    os.replace(tmp, target)
+
+
+@lru_cache(maxsize=None)
+def get_encoding(name: str) -> tiktoken.Encoding:
+    """Load an encoding from package data, hash-checked, without network access."""
+    if name not in _ENCODINGS:
+        raise ValueError(f"unknown encoding {name!r}; known: {', '.join(sorted(_ENCODINGS))}")
+    with _LOCK:
+        cache = _cache_dir()
+        try:
+            _seed(cache, name)
+        except OSError:
+            cache = Path(tempfile.gettempdir()) / f"ftops-tiktoken-{os.getuid()}"
+            _seed(cache, name)
+        saved = os.environ.get("TIKTOKEN_CACHE_DIR")
+        os.environ["TIKTOKEN_CACHE_DIR"] = str(cache)
+        try:
+            return tiktoken.get_encoding(name)
+        finally:
+            if saved is None:
+                os.environ.pop("TIKTOKEN_CACHE_DIR", None)
+            else:
+                os.environ["TIKTOKEN_CACHE_DIR"] = saved
+
+
+def encoding_for_model(model: str) -> tiktoken.Encoding:
+    return get_encoding(catalog.lookup(model).encoding)
+
+
+def _text_of(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list) and all(isinstance(p, dict) for p in value):
+        # content parts: count the text parts; other parts (images, audio) count as their JSON
+        texts = [p.get("text") for p in value if isinstance(p.get("text"), str)]
+        if len(texts) == len(value):
+            return "".join(texts)
+    if value is None:
+        return ""
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, sort_keys=True)
+
+
+def count_text(text: str, enc: tiktoken.Encoding) -> int:
+    return len(enc.encode_ordinary(text))
+
+
+def count_messages(messages: list, enc: tiktoken.Encoding) -> int:
+    total = 3
+    for message in messages:
+        total += 3
+        if not isinstance(message, dict):
+            total += count_text(_text_of(message), enc)
+            continue
+        for key, value in message.items():
+            if key in _NON_TEXT_KEYS:
+                continue
+            total += count_text(_text_of(value), enc)
+            if key == "name":
+                total += 1
+    return total
+
+
+def count_example(example: dict, enc: tiktoken.Encoding) -> int:
+    """Tokens in one training example of any accepted format (chat, prompt/completion, DPO, reinforcement)."""
+    if "messages" in example and isinstance(example["messages"], list):
+        total = count_messages(example["messages"], enc)
+        for extra in ("tools", "functions"):
+            if extra in example:
+                total += count_text(_text_of(example[extra]), enc)
+        return total
+    if "input" in example and isinstance(example.get("input"), dict):
+        inp = example["input"]
+        total = count_messages(inp.get("messages") or [], enc)
+        if "tools" in inp:
+            total += count_text(_text_of(inp["tools"]), enc)
+        for key in ("preferred_output", "non_preferred_output"):
+            out = example.get(key)
+            if isinstance(out, list):
+                total += count_messages(out, enc) - 3
+        return total
+    if "prompt" in example or "completion" in example:
+        return count_text(_text_of(example.get("prompt")), enc) + count_text(_text_of(example.get("completion")), enc)
+    return count_text(_text_of(example), enc)
