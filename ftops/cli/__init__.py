@@ -1,0 +1,1 @@
+"""The command line: the one boundary that turns ftops errors into messages and exit codes."""

@@ -1,0 +1,85 @@
+"""``ftops`` entry point: registers the commands and is the single error boundary.
+
+Commands are plain functions that return an exit code. ``FtopsError`` -> message on stderr, exit 1;
+KeyboardInterrupt -> exit 130; anything else is a bug -> short report without locals, exit 3.
+"""
+
+from __future__ import annotations
+
+import sys
+import traceback
+
+import typer
+
+from ftops.cli.output import EXIT_BUG, EXIT_ERROR, EXIT_INTERRUPTED, style
+from ftops.errors import FtopsError
+
+app = typer.Typer(
+    name="ftops",
+    help="Manage LLM fine-tunes as code: specs -> plan -> apply -> ftops.lock.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+_registered: list[bool] = []
+
+
+def _register() -> None:
+    if _registered:
+        return
+    _registered.append(True)
+    # Imported here so that `import ftops` stays light; the order below is the order in --help.
+    from ftops.cli import data_cmd, emulator_cmd, project_cmds
+
+    project_cmds.register(app)
+    app.add_typer(data_cmd.app, name="data")
+    app.add_typer(emulator_cmd.app, name="emulator")
+
+
+def report_error(exc: FtopsError) -> int:
+    typer.echo(style(f"error: {exc}", fg="red", stream=sys.stderr), err=True)
+    hint = getattr(exc, "hint", None)
+    if hint:
+        typer.echo(f"hint: {hint}", err=True)
+    return EXIT_ERROR
+
+
+def report_bug(exc: BaseException) -> int:
+    # No locals, no argument values: only the frames, so no secret can leak into a bug report.
+    frames = traceback.format_tb(exc.__traceback__)
+    typer.echo("ftops hit a bug (exit 3). Please report it with these lines:", err=True)
+    typer.echo("".join(frames[-6:]).rstrip(), err=True)
+    typer.echo(f"{type(exc).__name__}", err=True)
+    return EXIT_BUG
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI and return its exit code (used by ``run`` and by tests)."""
+    _register()
+    try:
+        result = app(args=argv, prog_name="ftops", standalone_mode=False)
+    except FtopsError as exc:
+        return report_error(exc)
+    except KeyboardInterrupt:
+        typer.echo("interrupted", err=True)
+        return EXIT_INTERRUPTED
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else EXIT_ERROR)
+    except Exception as exc:  # click usage errors carry their own exit code
+        import click
+
+        if isinstance(exc, click.exceptions.Abort):
+            typer.echo("aborted", err=True)
+            return EXIT_INTERRUPTED
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            return EXIT_ERROR  # usage errors are user errors; exit 2 means "changes pending"
+        return report_bug(exc)
+    return result if isinstance(result, int) else 0
+
+
+def run() -> None:
+    sys.exit(main())
