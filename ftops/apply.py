@@ -1,0 +1,259 @@
+"""Carry out a plan: upload what changed, start or adopt jobs, follow them with --wait, record the models.
+
+The lockfile is written after every step (LockStore). Jobs carry metadata naming the project, spec and
+fingerprint; before starting a job, apply looks for one with that fingerprint and adopts it, so a crashed apply
+is resumed, never repeated. Independent specs run concurrently; a child spec runs after its parent.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Callable
+
+from ftops import catalog
+from ftops.errors import FtopsError, ProviderError
+from ftops.fingerprint import fingerprint
+from ftops.lockfile import LockEntry
+from ftops.lockstore import LockStore
+from ftops.plan import Action, Plan
+from ftops.providers import base as states
+from ftops.providers.base import JobRequest, Provider, RemoteJob
+from ftops.refresh import META_FINGERPRINT, META_PROJECT, META_SPEC
+from ftops.spec import FineTuneSpec
+
+
+@dataclass
+class ApplyOptions:
+    project: str
+    wait: bool = False
+    poll_interval: float = 2.0
+    timeout: float | None = None  # give up waiting after this many seconds (jobs keep running)
+    sleep: Callable[[float], None] = time.sleep
+    now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.timezone.utc)
+    say: Callable[[str], None] = print
+    stop: threading.Event = field(default_factory=threading.Event)
+
+
+@dataclass
+class Outcome:
+    spec: str
+    kind: str
+    ok: bool
+    message: str
+    in_flight: str | None = None  # a job still running when apply returned
+
+
+class Interrupted(Exception):
+    pass
+
+
+def _iso(now: dt.datetime) -> str:
+    return now.astimezone(dt.timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+class Applier:
+    def __init__(self, plan: Plan, specs: dict[str, FineTuneSpec], store: LockStore,
+                 providers: Callable[[str], Provider], opts: ApplyOptions):
+        self.plan = plan
+        self.specs = specs
+        self.store = store
+        self.providers = providers
+        self.opts = opts
+        self.outcomes: list[Outcome] = []
+        self._out_mutex = threading.Lock()
+        self._finished_models: dict[str, str] = {}  # spec -> model recorded during this apply
+
+    # -- orchestration -----------------------------------------------------------------------------------
+    def run(self) -> list[Outcome]:
+        chains = self._chains()
+        with ThreadPoolExecutor(max_workers=max(1, min(8, len(chains))), thread_name_prefix="ftops-apply") as pool:
+            futures = [pool.submit(self._run_chain, chain) for chain in chains]
+            try:
+                while not all(f.done() for f in futures):
+                    time.sleep(0.05)
+            except KeyboardInterrupt:
+                self.opts.stop.set()
+                for f in futures:
+                    f.result() if not f.cancelled() else None
+                raise Interrupted() from None
+            for f in futures:
+                f.result()
+        return self.outcomes
+
+    def _chains(self) -> list[list[Action]]:
+        root: dict[str, str] = {}
+        for action in self.plan.actions:
+            spec = self.specs.get(action.spec)
+            parent = spec.parent if spec else None
+            root[action.spec] = root.get(parent, parent) if parent in root else action.spec
+        chains: dict[str, list[Action]] = {}
+        for action in self.plan.actions:
+            chains.setdefault(root[action.spec], []).append(action)
+        return list(chains.values())
+
+    def _run_chain(self, chain: list[Action]) -> None:
+        for action in chain:
+            if self.opts.stop.is_set():
+                return
+            try:
+                outcome = self._run(action)
+            except FtopsError as exc:
+                outcome = Outcome(action.spec, action.kind, False, str(exc))
+            with self._out_mutex:
+                self.outcomes.append(outcome)
+            self.opts.say(f"{action.spec}: {outcome.message}")
+
+    def _run(self, action: Action) -> Outcome:
+        kind = action.kind
+        if kind == "forget":
+            self.store.update(action.spec, lambda e: None)
+            return Outcome(action.spec, kind, True, "forgotten (the model stays on the provider)")
+        if kind == "delete":
+            self.providers(action.provider).delete_model(action.model_before)
+            self.store.update(action.spec, lambda e: None)
+            return Outcome(action.spec, kind, True, f"deleted {action.model_before}")
+        if kind == "update":
+            spec = self.specs[action.spec]
+            self.store.update(action.spec, lambda e: e.with_(protect=spec.protect))
+            return Outcome(action.spec, kind, True, "lockfile updated")
+        if action.after:
+            return self._run_after_parent(action)
+        if kind == "record":
+            return self._finish(action, self.providers(action.provider).get_job(action.job_id))
+        if kind in ("wait", "adopt"):
+            if kind == "adopt":
+                self._set_pending(action, job_id=action.job_id, status="adopted")
+            return self._follow(action, action.job_id)
+        return self._launch(action)
+
+    def _run_after_parent(self, action: Action) -> Outcome:
+        parent = self.specs[action.spec].parent
+        model = self._finished_models.get(parent)
+        if model is None:
+            return Outcome(action.spec, "wait", True, f"waits for parent {parent!r}; run `ftops apply` again "
+                           "(or use --wait) once it has finished", in_flight=None)
+        inputs = dict(action.inputs or {}, base_model=model)
+        from dataclasses import replace
+
+        return self._launch(replace(action, inputs=inputs, fingerprint=fingerprint(inputs), after=()))
+
+    # -- steps -------------------------------------------------------------------------------------------
+    def _set_pending(self, action: Action, **changes) -> LockEntry:
+        def change(entry: LockEntry | None) -> LockEntry:
+            entry = entry or LockEntry(name=action.spec, provider=action.provider)
+            pending = dict(entry.pending or {}) if (entry.pending or {}).get("fingerprint") == action.fingerprint \
+                else {"fingerprint": action.fingerprint, "inputs": action.inputs, "job_id": None,
+                      "status": "preparing", "error": None, "started_at": _iso(self.opts.now())}
+            pending.update(changes)
+            spec = self.specs.get(action.spec)
+            return entry.with_(pending=pending, provider=action.provider,
+                               protect=spec.protect if spec else entry.protect)
+        return self.store.update(action.spec, change)
+
+    def _launch(self, action: Action) -> Outcome:
+        provider = self.providers(action.provider)
+        old = self.store.get(action.spec)
+        old_pending = (old.pending if old else None) or {}
+        if old_pending.get("job_id") and old_pending.get("fingerprint") != action.fingerprint \
+                and old_pending.get("status") not in ("succeeded", "failed", "cancelled"):
+            try:
+                provider.cancel_job(old_pending["job_id"])
+                self.opts.say(f"{action.spec}: cancelled superseded job {old_pending['job_id']}")
+            except ProviderError as exc:
+                self.opts.say(f"{action.spec}: could not cancel superseded job {old_pending['job_id']}: {exc}")
+        entry = self._set_pending(action)
+        inputs = entry.pending["inputs"]
+        file_ids = {}
+        for role in ("training_file", "validation_file"):
+            record = inputs.get(role)
+            if not record:
+                continue
+            if self.opts.stop.is_set():
+                raise Interrupted()
+            file_id = (record.get("file_ids") or {}).get(action.provider) or \
+                self.store.file_id(action.provider, record["sha256"])
+            if file_id is None:
+                spec = self.specs[action.spec]
+                ref = spec.training_file if role == "training_file" else spec.validation_file
+                file_id = provider.upload_file(ref.path, sha256=record["sha256"]).id
+                self.opts.say(f"{action.spec}: uploaded {record['path']} as {file_id}")
+            file_ids[role] = file_id
+            record = dict(record, file_ids={**(record.get("file_ids") or {}), action.provider: file_id})
+            inputs = dict(inputs, **{role: record})
+            self._set_pending(action, inputs=inputs)
+        metadata = {META_PROJECT: self.opts.project, META_SPEC: action.spec, META_FINGERPRINT: action.fingerprint}
+        job = provider.find_job(metadata)
+        if job is not None:
+            self.opts.say(f"{action.spec}: adopting job {job.id} (started earlier for these inputs)")
+        else:
+            spec = self.specs[action.spec]
+            request = JobRequest(model=inputs["base_model"], training_file=file_ids["training_file"],
+                                 validation_file=file_ids.get("validation_file"), suffix=spec.suffix, seed=spec.seed,
+                                 method=spec.method, metadata={**spec.metadata, **metadata},
+                                 integrations=list(spec.integrations) or None)
+            job = provider.create_job(request)
+            self.opts.say(f"{action.spec}: started job {job.id} ({inputs['base_model']})")
+        self._set_pending(action, job_id=job.id, status=job.raw_status, error=None)
+        return self._follow(action, job.id, job)
+
+    def _follow(self, action: Action, job_id: str, job: RemoteJob | None = None) -> Outcome:
+        provider = self.providers(action.provider)
+        job = job or provider.get_job(job_id)
+        if not self.opts.wait or job.state in states.TERMINAL:
+            if job.state in states.TERMINAL:
+                return self._finish(action, job)
+            self._set_pending(action, job_id=job.id, status=job.raw_status)
+            return Outcome(action.spec, action.kind, True, f"job {job.id} is {job.raw_status}; "
+                           "`ftops apply` records the model once it has finished", in_flight=job.id)
+        started = time.monotonic()
+        last = None
+        while job.state not in states.TERMINAL:
+            if self.opts.stop.is_set():
+                self._set_pending(action, job_id=job.id, status=job.raw_status)
+                return Outcome(action.spec, action.kind, True, f"job {job.id} is {job.raw_status}",
+                               in_flight=job.id)
+            if job.raw_status != last:
+                last = job.raw_status
+                self._set_pending(action, job_id=job.id, status=job.raw_status)
+                self.opts.say(f"{action.spec}: job {job.id} {job.raw_status}")
+            if self.opts.timeout is not None and time.monotonic() - started > self.opts.timeout:
+                return Outcome(action.spec, action.kind, True, f"stopped waiting; job {job.id} is "
+                               f"{job.raw_status}", in_flight=job.id)
+            self.opts.sleep(self.opts.poll_interval)
+            job = provider.get_job(job.id)
+        return self._finish(action, job)
+
+    def _finish(self, action: Action, job: RemoteJob) -> Outcome:
+        if job.state == states.SUCCEEDED and job.fine_tuned_model:
+            provider = self.providers(action.provider)
+            model_info = provider.get_model(job.fine_tuned_model)
+            base_model = (action.inputs or {}).get("base_model") or job.model
+            base_info = provider.get_model(catalog.base_of(base_model)) if base_model else None
+            now = _iso(self.opts.now())
+
+            def record(entry: LockEntry | None) -> LockEntry:
+                entry = entry or LockEntry(name=action.spec, provider=action.provider)
+                pending = entry.pending or {}
+                same = pending.get("job_id") == job.id
+                return entry.with_(
+                    model=job.fine_tuned_model,
+                    fingerprint=pending.get("fingerprint") if same else action.fingerprint,
+                    inputs=pending.get("inputs") if same else action.inputs,
+                    job={"id": job.id, "status": job.raw_status, "trained_tokens": job.trained_tokens,
+                         "hyperparameters": dict(sorted(job.hyperparameters.items())),
+                         "finished_at": _iso(dt.datetime.fromtimestamp(job.finished_at, dt.timezone.utc))
+                         if job.finished_at else None},
+                    base_model_shutdown_date=(base_info.shutdown_date if base_info else None),
+                    model_shutdown_date=(model_info.shutdown_date if model_info else None),
+                    recorded_at=now, pending=None if same or not pending else pending)
+            self.store.update(action.spec, record)
+            self._finished_models[action.spec] = job.fine_tuned_model
+            return Outcome(action.spec, action.kind, True, f"pinned {job.fine_tuned_model}")
+        error = {"code": job.error.code, "message": job.error.message} if job.error else None
+        self._set_pending(action, job_id=job.id, status=job.raw_status, error=error)
+        detail = f": {job.error.message}" if job.error else ""
+        return Outcome(action.spec, action.kind, False, f"job {job.id} {job.raw_status}{detail}")

@@ -1,0 +1,42 @@
+"""The lockfile during an apply: one in-memory copy, changed one entry at a time, written to disk after every
+change (atomically), so whatever happens next the file on disk tells the truth."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Callable
+
+from ftops.lockfile import LockEntry, Lockfile, write_lockfile
+
+
+class LockStore:
+    def __init__(self, path: Path, lock: Lockfile):
+        self.path = path
+        self._lock = lock
+        self._mutex = threading.Lock()
+
+    @property
+    def current(self) -> Lockfile:
+        return self._lock
+
+    def get(self, name: str) -> LockEntry | None:
+        return self._lock.get(name)
+
+    def update(self, name: str, change: Callable[[LockEntry | None], LockEntry | None]) -> LockEntry | None:
+        """Apply ``change`` to one entry (None removes it) and write the lockfile before returning."""
+        with self._mutex:
+            entry = change(self._lock.get(name))
+            self._lock = self._lock.with_entry(entry) if entry is not None else self._lock.without(name)
+            write_lockfile(self.path, self._lock)
+            return entry
+
+    def file_id(self, provider: str, sha256: str) -> str | None:
+        """A file id already recorded for this content on this provider (by any entry)."""
+        for entry in self._lock.entries.values():
+            for inputs in (entry.inputs, (entry.pending or {}).get("inputs")):
+                for role in ("training_file", "validation_file"):
+                    record = (inputs or {}).get(role) or {}
+                    if record.get("sha256") == sha256 and provider in (record.get("file_ids") or {}):
+                        return record["file_ids"][provider]
+        return None

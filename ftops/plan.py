@@ -1,0 +1,335 @@
+"""The plan: a pure function of (specs, lock entries, observed state, dataset facts) -> ordered actions, each
+with its reasons. No I/O happens here; everything the plan needs is passed in.
+
+Action kinds: create, adopt, replace, drift, retry, wait, record, update, forget, delete.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from ftops import catalog, cost
+from ftops.diff import Change, input_changes
+from ftops.fingerprint import file_record, fingerprint, make_inputs
+from ftops.lockfile import LockEntry, Lockfile
+from ftops.providers import base as states
+from ftops.refresh import Observed
+from ftops.spec import FineTuneSpec
+
+LAUNCHES = frozenset({"create", "replace", "drift", "retry"})  # actions that start (and pay for) training
+KINDS = ("create", "adopt", "replace", "drift", "retry", "wait", "record", "update", "forget", "delete")
+
+
+@dataclass(frozen=True)
+class DatasetFacts:
+    """What the plan needs to know about one dataset file (from the dataset checker)."""
+
+    rel: str
+    sha256: str
+    bytes: int
+    examples: int
+    billing_tokens: int
+    errors: int = 0
+    error_lines: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Estimate:
+    examples: int
+    billing_tokens: int
+    epochs: int
+    trained_tokens: int
+    usd: float | None
+
+
+@dataclass(frozen=True)
+class Action:
+    spec: str
+    kind: str
+    provider: str
+    reasons: tuple[str, ...]
+    changes: tuple[Change, ...] = ()
+    fingerprint: str | None = None  # the fingerprint the action will train (or record)
+    inputs: dict[str, Any] | None = None
+    job_id: str | None = None
+    model_before: str | None = None
+    model_after: str | None = None
+    after: tuple[str, ...] = ()  # specs that must finish first
+    estimate: Estimate | None = None
+    stats: dict[str, Any] = field(default_factory=dict)  # dataset before/after figures for reviewers
+
+    @property
+    def launches(self) -> bool:
+        return self.kind in LAUNCHES
+
+
+@dataclass(frozen=True)
+class Notice:
+    level: str  # "warning" | "error"
+    message: str
+    spec: str | None = None
+    date: str | None = None
+    days_left: int | None = None
+
+
+@dataclass(frozen=True)
+class Plan:
+    actions: tuple[Action, ...]
+    notices: tuple[Notice, ...]
+    refreshed: bool
+    total_usd: float | None
+    unchanged: tuple[str, ...] = ()
+
+    @property
+    def has_changes(self) -> bool:
+        return bool(self.actions)
+
+    @property
+    def errors(self) -> list[Notice]:
+        return [n for n in self.notices if n.level == "error"]
+
+
+@dataclass(frozen=True)
+class PlanOptions:
+    today: dt.date
+    prune: bool = False
+    targets: frozenset[str] = frozenset()
+    warn_days: int = 180
+    prices: dict[str, float] = field(default_factory=dict)
+    budget_usd: float | None = None
+    provider_types: dict[str, str] = field(default_factory=dict)  # provider name -> type
+
+
+def desired_inputs(spec: FineTuneSpec, facts: dict[str, DatasetFacts], parent_model: str | None) -> dict[str, Any]:
+    def record(ref):
+        if ref is None:
+            return None
+        f = facts[ref.rel]
+        return file_record(f.rel, f.sha256, f.bytes, f.examples, f.billing_tokens)
+
+    return make_inputs(provider=spec.provider, base_model=spec.base_model or parent_model, parent=spec.parent,
+                       method=spec.method, seed=spec.seed, suffix=spec.suffix,
+                       training_file=record(spec.training_file), validation_file=record(spec.validation_file))
+
+
+def estimate(spec: FineTuneSpec, facts: dict[str, DatasetFacts], model: str | None,
+             prices: dict[str, float]) -> Estimate:
+    train = facts[spec.training_file.rel]
+    epochs = cost.resolve_epochs(train.examples, spec.n_epochs)
+    usd = cost.estimate_cost(train.billing_tokens, epochs, model, prices) if model else None
+    return Estimate(train.examples, train.billing_tokens, epochs, train.billing_tokens * epochs, usd)
+
+
+def _state(entry: LockEntry, observed: Observed) -> tuple[str, Any]:
+    """Canonical state of the entry's pending job: from the provider when refreshed, else from the lockfile."""
+    pending = entry.pending or {}
+    job = observed.job(entry.provider, pending.get("job_id"))
+    if job is not None:
+        return job.state, job
+    from ftops.providers.openai_compat import canonical_state
+
+    return canonical_state(pending.get("status")), None
+
+
+def _stats(entry: LockEntry | None, inputs: dict[str, Any]) -> dict[str, Any]:
+    out = {}
+    for name in ("training_file", "validation_file"):
+        before = ((entry.inputs or {}).get(name) if entry else None) or {}
+        after = inputs.get(name) or {}
+        if before or after:
+            out[name] = {"examples": [before.get("examples"), after.get("examples")],
+                         "tokens": [before.get("tokens"), after.get("tokens")]}
+    return out
+
+
+def _plan_spec(spec: FineTuneSpec, entry: LockEntry | None, observed: Observed, facts: dict[str, DatasetFacts],
+               parent_model: str | None, parent_busy: bool, opts: PlanOptions) -> list[Action]:
+    inputs = desired_inputs(spec, facts, parent_model)
+    fp = fingerprint(inputs) if inputs["base_model"] else None
+    common = dict(spec=spec.name, provider=spec.provider, fingerprint=fp, inputs=inputs,
+                  model_before=entry.model if entry else None, after=(spec.parent,) if parent_busy else ())
+    est = estimate(spec, facts, inputs["base_model"] or (parent_model or None), opts.prices)
+    view = observed.view(spec.provider)
+    if parent_busy:
+        reasons = [f"parent spec {spec.parent!r} is being trained; this continues from its new model"]
+        return [Action(kind="replace" if entry and entry.model else "create", reasons=tuple(reasons),
+                       model_after="(new, after parent)", estimate=est, stats=_stats(entry, inputs), **common)]
+
+    actions: list[Action] = []
+    pending = (entry.pending if entry else None) or None
+    if pending:
+        state, job = _state(entry, observed)
+        job_id = pending.get("job_id")
+        if pending.get("fingerprint") == fp:
+            if job_id is None:
+                adopt = view.by_fingerprint.get(fp)
+                if adopt:
+                    return [Action(kind="adopt", job_id=adopt.id, reasons=(
+                        f"job {adopt.id} for these inputs exists on {spec.provider} (an interrupted apply "
+                        f"started it); it will be adopted, not started again",), **common)]
+                return [Action(kind="create", reasons=("an earlier apply stopped before its job was created",),
+                               model_after="(new)", estimate=est, stats=_stats(entry, inputs), **common)]
+            if state == states.SUCCEEDED:
+                model = job.fine_tuned_model if job else None
+                return [Action(kind="record", job_id=job_id, model_after=model or "(from job)",
+                               reasons=(f"job {job_id} succeeded; the lockfile does not know yet",), **common)]
+            if state in (states.FAILED, states.CANCELLED):
+                err = (job.error if job else None)
+                detail = (f"{err.code}: {err.message}" if err and err.code else err.message) if err else \
+                    ((pending.get("error") or {}).get("message") or state)
+                return [Action(kind="retry", job_id=job_id, model_after="(new)", estimate=est,
+                               reasons=(f"job {job_id} {state}: {detail}",), stats=_stats(entry, inputs), **common)]
+            status = job.raw_status if job else pending.get("status")
+            return [Action(kind="wait", job_id=job_id, model_after="(when the job succeeds)",
+                           reasons=(f"job {job_id} is {status}",), **common)]
+        # the spec changed while a job was in flight (or finished unrecorded)
+        if state == states.SUCCEEDED and job and job.fine_tuned_model:
+            actions.append(Action(kind="record", job_id=job_id, model_after=job.fine_tuned_model,
+                                  reasons=(f"job {job_id} succeeded for the previous inputs",),
+                                  **{**common, "fingerprint": pending.get("fingerprint"),
+                                     "inputs": pending.get("inputs")}))
+            entry = entry.with_(model=job.fine_tuned_model, inputs=pending.get("inputs"),
+                                fingerprint=pending.get("fingerprint"), pending=None)
+        else:
+            changes = input_changes(pending.get("inputs"), inputs)
+            reasons = [c.text for c in changes]
+            if state in states.IN_FLIGHT and job_id:
+                reasons.append(f"supersedes job {job_id} ({state}), which apply cancels")
+            return [Action(kind="replace" if entry.model else "create", job_id=job_id, model_after="(new)",
+                           changes=tuple(changes), reasons=tuple(reasons), estimate=est,
+                           stats=_stats(entry, inputs), **common)]
+
+    if entry is None or entry.model is None:
+        adopt = view.by_fingerprint.get(fp) if fp else None
+        if adopt:
+            actions.append(Action(kind="adopt", job_id=adopt.id, reasons=(
+                f"job {adopt.id} for these inputs exists on {spec.provider} (an interrupted apply started it); "
+                "it will be adopted, not started again",), **common))
+        else:
+            actions.append(Action(kind="create", reasons=("new spec" if entry is None else "no model yet",),
+                                  model_after="(new)", estimate=est, stats=_stats(entry, inputs), **common))
+        return actions
+    if entry.fingerprint != fp:
+        changes = input_changes(entry.inputs, inputs)
+        reasons = tuple(c.text for c in changes) or ("inputs changed",)
+        actions.append(Action(kind="replace", changes=tuple(changes), reasons=reasons, model_after="(new)",
+                              estimate=est, stats=_stats(entry, inputs), **common))
+    elif entry.model in view.missing_models:
+        actions.append(Action(kind="drift", model_after="(new)", estimate=est, stats=_stats(entry, inputs),
+                              reasons=(f"pinned model {entry.model} no longer exists on {spec.provider}; "
+                                       "apply trains it again",), **common))
+    return actions
+
+
+def _lifecycle(spec_name: str, provider: str, model: str | None, label: str, date: str | None,
+               opts: PlanOptions) -> list[Notice]:
+    if not model or not date:
+        return []
+    try:
+        when = dt.date.fromisoformat(str(date))
+    except ValueError:
+        return []
+    days = (when - opts.today).days
+    if days < 0:
+        return [Notice("error", f"{label} {model} shut down on {when} ({-days} days ago); it no longer serves",
+                       spec=spec_name, date=str(when), days_left=days)]
+    if days <= opts.warn_days:
+        return [Notice("warning", f"{label} {model} shuts down on {when}: {days} days left", spec=spec_name,
+                       date=str(when), days_left=days)]
+    return []
+
+
+def _shutdown_of(model: str | None, provider: str, observed: Observed) -> str | None:
+    if not model:
+        return None
+    seen = observed.shutdown_date(provider, model) or observed.shutdown_date(provider, catalog.base_of(model))
+    if seen:
+        return seen
+    known = catalog.lookup(model).shutdown_date
+    return known.isoformat() if known else None
+
+
+def make_plan(specs: list[FineTuneSpec], lock: Lockfile, observed: Observed, facts: dict[str, DatasetFacts],
+              opts: PlanOptions) -> Plan:
+    actions: list[Action] = []
+    notices: list[Notice] = []
+    unchanged: list[str] = []
+    busy: set[str] = set()  # specs whose model will change in this apply
+    names = {s.name for s in specs}
+    for spec in specs:  # dependency order: parents first
+        entry = lock.get(spec.name)
+        parent_entry = lock.get(spec.parent) if spec.parent else None
+        parent_model = parent_entry.model if parent_entry else None
+        parent_busy = bool(spec.parent) and (spec.parent in busy or parent_model is None)
+        for ref in (spec.training_file, spec.validation_file):
+            if ref is not None and facts[ref.rel].errors:
+                f = facts[ref.rel]
+                notices.append(Notice("error", f"{f.rel} has {f.errors} error(s); fix it before training"
+                                      + (": " + "; ".join(f.error_lines[:3]) if f.error_lines else ""),
+                                      spec=spec.name))
+        spec_actions = _plan_spec(spec, entry, observed, facts, parent_model, parent_busy, opts)
+        if entry and entry.protect != spec.protect and not spec_actions:
+            spec_actions = [Action(spec=spec.name, kind="update", provider=spec.provider, model_before=entry.model,
+                                   model_after=entry.model, reasons=(
+                                       f"protect: {str(entry.protect).lower()} -> {str(spec.protect).lower()} "
+                                       "(lockfile only; no training)",))]
+        if not spec_actions:
+            unchanged.append(spec.name)
+        if any(a.kind in LAUNCHES or a.kind in ("wait", "adopt") for a in spec_actions):
+            busy.add(spec.name)
+        actions.extend(spec_actions)
+        model = entry.model if entry else None
+        notices += _lifecycle(spec.name, spec.provider, model, "pinned model",
+                              (entry.model_shutdown_date if entry else None) or _shutdown_of(model, spec.provider,
+                                                                                            observed), opts)
+        base_model = spec.base_model or (catalog.base_of(parent_model) if parent_model else None)
+        if base_model and not (model and _shutdown_of(model, spec.provider, observed)):
+            notices += _lifecycle(spec.name, spec.provider, base_model, "base model",
+                                  _shutdown_of(base_model, spec.provider, observed), opts)
+        launch = [a for a in spec_actions if a.launches]
+        if launch:
+            est = launch[0].estimate
+            if spec.budget_usd is not None and est and est.usd is not None and est.usd > spec.budget_usd:
+                notices.append(Notice("error", f"estimated cost ${est.usd:.2f} exceeds budget_usd "
+                                      f"${spec.budget_usd:.2f}", spec=spec.name))
+            cutoff = catalog.load_catalog().training_cutoffs.get(opts.provider_types.get(spec.provider, ""))
+            if cutoff:
+                days = (cutoff - opts.today).days
+                level = "error" if days < 0 else "warning"
+                text = (f"{spec.provider} stopped accepting new fine-tuning jobs on {cutoff}" if days < 0 else
+                        f"{spec.provider} accepts new fine-tuning jobs until {cutoff}: {days} days left to train")
+                notices.append(Notice(level, text, spec=spec.name, date=str(cutoff), days_left=days))
+    for name in sorted(set(lock.entries) - names):
+        entry = lock.entries[name]
+        protected = entry.protect
+        if opts.prune and entry.model and not protected:
+            actions.append(Action(spec=name, kind="delete", provider=entry.provider, model_before=entry.model,
+                                  reasons=("spec removed; --prune deletes its model from the provider",)))
+        else:
+            why = "spec removed; the model stays on the provider" + (" (protected)" if protected else "")
+            actions.append(Action(spec=name, kind="forget", provider=entry.provider, model_before=entry.model,
+                                  reasons=(why,)))
+    if opts.targets:
+        actions = [a for a in actions if a.spec in opts.targets]
+    costs = [a.estimate.usd for a in actions if a.launches and a.estimate and a.estimate.usd is not None]
+    total = round(sum(costs), 4) if costs else None
+    for a in actions:
+        if a.launches and a.estimate and a.estimate.usd is None:
+            notices.append(Notice("warning", "no price known for this base model; the total leaves it out "
+                                  "(set prices: in ftops.yaml)", spec=a.spec))
+    if opts.budget_usd is not None and total is not None and total > opts.budget_usd:
+        notices.append(Notice("error", f"estimated total ${total:.2f} exceeds the project budget_usd "
+                              f"${opts.budget_usd:.2f}"))
+    return Plan(actions=tuple(actions), notices=tuple(_dedupe(notices)), refreshed=observed.refreshed,
+                total_usd=total, unchanged=tuple(unchanged))
+
+
+def _dedupe(notices: list[Notice]) -> list[Notice]:
+    seen, out = set(), []
+    for n in notices:
+        if (n.level, n.message, n.spec) not in seen:
+            seen.add((n.level, n.message, n.spec))
+            out.append(n)
+    return sorted(out, key=lambda n: (n.level != "error", n.days_left if n.days_left is not None else 10**6))

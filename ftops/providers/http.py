@@ -1,0 +1,160 @@
+"""HTTP for providers: one httpx client, retries with backoff, OpenAI error envelopes -> ProviderError.
+
+Retries follow the official SDK's rules, made sturdier for CI: connection errors, timeouts, 408, 409, 429 and
+5xx are retried with exponential backoff and jitter, honouring ``retry-after-ms`` / ``retry-after`` (and
+``x-should-retry``), bounded in count and in total time. A request that creates something is sent with
+``retry=False`` and the caller decides (after an idempotency check) whether to send it again.
+Written by hand rather than with a retry library: the policy is a dozen lines, it must read the provider's
+headers, and the clock and sleep must be injectable for tests.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import logging
+import random
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import httpx
+
+from ftops.errors import NotFoundError, ProviderError
+
+log = logging.getLogger("ftops.http")
+
+RETRY_STATUSES = frozenset({408, 409, 429})
+MAX_RETRY_AFTER = 120.0
+
+
+@dataclass
+class RetryPolicy:
+    max_retries: int = 6
+    max_total_seconds: float = 300.0
+    base_delay: float = 0.5
+    max_delay: float = 8.0
+    sleep: Callable[[float], None] = time.sleep
+    clock: Callable[[], float] = time.monotonic
+    rng: random.Random = field(default_factory=random.Random)
+
+    def delay(self, attempt: int, response: httpx.Response | None) -> float:
+        if response is not None:
+            hinted = retry_after(response.headers)
+            if hinted is not None:
+                return hinted
+        return min(self.base_delay * 2 ** attempt, self.max_delay) * self.rng.uniform(0.75, 1.0)
+
+
+def retry_after(headers: httpx.Headers) -> float | None:
+    """Seconds the server asked us to wait, if it asked within reason."""
+    raw_ms = headers.get("retry-after-ms")
+    if raw_ms:
+        try:
+            seconds = float(raw_ms) / 1000
+            if 0 < seconds <= MAX_RETRY_AFTER:
+                return seconds
+        except ValueError:
+            pass
+    raw = headers.get("retry-after")
+    if raw:
+        try:
+            seconds = float(raw)
+        except ValueError:
+            parsed = email.utils.parsedate_to_datetime(raw) if raw else None
+            seconds = parsed.timestamp() - time.time() if parsed else -1
+        if 0 < seconds <= MAX_RETRY_AFTER:
+            return seconds
+    return None
+
+
+class TransientError(ProviderError):
+    """A retryable failure that ran out of retries (or was not retried because the request creates something)."""
+
+
+def _should_retry(response: httpx.Response) -> bool:
+    forced = response.headers.get("x-should-retry")
+    if forced == "true":
+        return True
+    if forced == "false":
+        return False
+    return response.status_code in RETRY_STATUSES or response.status_code >= 500
+
+
+class HttpClient:
+    def __init__(self, *, provider: str, base_url: str, headers: dict[str, str], secrets: tuple[str, ...] = (),
+                 timeout: float = 600.0, policy: RetryPolicy | None = None,
+                 transport: httpx.BaseTransport | None = None):
+        self.provider = provider
+        self.policy = policy or RetryPolicy()
+        self._secrets = tuple(s for s in secrets if s)
+        self._client = httpx.Client(base_url=base_url.rstrip("/") + "/", headers=headers,
+                                    timeout=httpx.Timeout(timeout, connect=10.0), transport=transport,
+                                    follow_redirects=False)
+
+    def close(self) -> None:
+        self._client.close()
+
+    def redact(self, text: str) -> str:
+        for secret in self._secrets:
+            text = text.replace(secret, "***")
+        return text
+
+    def request(self, method: str, path: str, *, retry: bool = True, **kwargs: Any) -> httpx.Response:
+        """Send a request; return the 2xx response or raise ProviderError (NotFoundError for 404)."""
+        started = self.policy.clock()
+        attempt = 0
+        while True:
+            response = None
+            try:
+                response = self._client.request(method, path.lstrip("/"), **kwargs)
+            except httpx.TransportError as exc:
+                failure: ProviderError = TransientError(
+                    self.redact(f"{type(exc).__name__} talking to {self.provider}: {exc}"), provider=self.provider)
+            else:
+                if response.status_code < 400:
+                    return response
+                failure = self._error(response)
+                if not _should_retry(response):
+                    raise failure
+            if not retry:
+                raise failure if isinstance(failure, TransientError) else TransientError(
+                    failure.message, status=failure.status, code=failure.code, request_id=failure.request_id)
+            delay = self.policy.delay(attempt, response)
+            elapsed = self.policy.clock() - started
+            if attempt >= self.policy.max_retries or elapsed + delay > self.policy.max_total_seconds:
+                raise failure
+            attempt += 1
+            log.info("retrying %s %s in %.2fs (attempt %d/%d): %s", method, path, delay, attempt,
+                     self.policy.max_retries, failure)
+            self.policy.sleep(delay)
+            for value in kwargs.values():  # rewind streamed uploads before sending them again
+                if hasattr(value, "seek"):
+                    value.seek(0)
+
+    def json(self, method: str, path: str, **kwargs: Any) -> Any:
+        response = self.request(method, path, **kwargs)
+        try:
+            return response.json()
+        except ValueError:
+            raise ProviderError(f"{method} {path} returned a body that is not JSON",
+                                status=response.status_code, request_id=response.headers.get("x-request-id"),
+                                provider=self.provider) from None
+
+    def _error(self, response: httpx.Response) -> ProviderError:
+        message, code, param = f"HTTP {response.status_code}", None, None
+        try:
+            body = response.json()
+            err = body.get("error") if isinstance(body, dict) else None
+            if isinstance(err, dict):
+                message = str(err.get("message") or message)
+                code, param = err.get("code"), err.get("param")
+            elif isinstance(err, str):
+                message = err
+        except ValueError:
+            text = response.text[:300].strip()
+            if text:
+                message = f"{message}: {text}"
+        cls = NotFoundError if response.status_code == 404 else ProviderError
+        kind = TransientError if (response.status_code in RETRY_STATUSES or response.status_code >= 500) else cls
+        return kind(self.redact(message), status=response.status_code, code=code, param=param,
+                    request_id=response.headers.get("x-request-id"), provider=self.provider)

@@ -1,0 +1,93 @@
+"""Ask each provider what it really has: the jobs and models the lockfile refers to, ftops's own jobs (to find
+work an interrupted apply left behind), and base models' shutdown dates. Few requests: one models list and
+one page of jobs per provider, then single GETs only for what those did not show."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+from ftops.lockfile import Lockfile
+from ftops.providers.base import Provider, RemoteJob, RemoteModel
+from ftops.spec import FineTuneSpec
+
+META_PROJECT = "ftops_project"
+META_SPEC = "ftops_spec"
+META_FINGERPRINT = "ftops_fingerprint"
+
+
+@dataclass(frozen=True)
+class ProviderView:
+    jobs: dict[str, RemoteJob] = field(default_factory=dict)  # by id
+    models: dict[str, RemoteModel] = field(default_factory=dict)  # what exists, by id
+    missing_models: frozenset[str] = frozenset()  # pinned models the provider says do not exist
+    by_fingerprint: dict[str, RemoteJob] = field(default_factory=dict)  # ftops's newest live job per fingerprint
+    error: str | None = None  # the provider could not be asked
+
+
+@dataclass(frozen=True)
+class Observed:
+    refreshed: bool
+    views: dict[str, ProviderView] = field(default_factory=dict)
+
+    def view(self, provider: str) -> ProviderView:
+        return self.views.get(provider, ProviderView())
+
+    def job(self, provider: str, job_id: str | None) -> RemoteJob | None:
+        return self.view(provider).jobs.get(job_id) if job_id else None
+
+    def shutdown_date(self, provider: str, model: str | None) -> str | None:
+        found = self.view(provider).models.get(model) if model else None
+        return found.shutdown_date if found else None
+
+
+NOT_REFRESHED = Observed(refreshed=False)
+
+
+def _wanted(lock: Lockfile, provider: str) -> tuple[set[str], set[str]]:
+    job_ids, models = set(), set()
+    for entry in lock.entries.values():
+        if entry.provider != provider:
+            continue
+        if entry.model:
+            models.add(entry.model)
+        if entry.pending and entry.pending.get("job_id"):
+            job_ids.add(entry.pending["job_id"])
+    return job_ids, models
+
+
+def refresh_provider(provider: Provider, project: str, lock: Lockfile) -> ProviderView:
+    job_ids, pinned = _wanted(lock, provider.name)
+    models = {m.id: m for m in provider.list_models()}
+    missing = set()
+    for model in pinned - set(models):
+        found = provider.get_model(model)  # a list may omit what a GET finds
+        if found:
+            models[found.id] = found
+        else:
+            missing.add(model)
+    jobs: dict[str, RemoteJob] = {}
+    by_fp: dict[str, RemoteJob] = {}
+    for job in provider.list_jobs(metadata={META_PROJECT: project}, limit=100):
+        jobs[job.id] = job
+        fp = job.metadata.get(META_FINGERPRINT)
+        if fp and fp not in by_fp and job.state not in ("failed", "cancelled"):
+            by_fp[fp] = job
+    for job_id in job_ids - set(jobs):
+        jobs[job_id] = provider.get_job(job_id)
+    return ProviderView(jobs=jobs, models=models, missing_models=frozenset(missing), by_fingerprint=by_fp)
+
+
+def refresh(providers: dict[str, Provider], project: str, lock: Lockfile,
+            specs: list[FineTuneSpec]) -> Observed:
+    """Refresh every provider that a spec or lock entry uses."""
+    names = {s.provider for s in specs} | {e.provider for e in lock.entries.values()}
+    views = {}
+    for name in sorted(names):
+        if name not in providers:
+            continue
+        views[name] = refresh_provider(providers[name], project, lock)
+    return Observed(refreshed=True, views=views)
+
+
+

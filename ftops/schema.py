@@ -1,0 +1,60 @@
+"""JSON Schema validation of YAML documents (specs, ftops.yaml, lockfile). The schemas are data, kept in
+``ftops/schemas/`` (also at the repo's ``schemas/``) so editors can use them too."""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from importlib import resources
+
+import jsonschema
+
+from ftops.errors import Problem
+from ftops.yamlload import Document
+
+
+@lru_cache(maxsize=None)
+def load_schema(name: str) -> dict:
+    return json.loads(resources.files("ftops").joinpath(f"schemas/{name}.schema.json").read_text("utf-8"))
+
+
+@lru_cache(maxsize=None)
+def _validator(name: str) -> jsonschema.Draft202012Validator:
+    schema = load_schema(name)
+    jsonschema.Draft202012Validator.check_schema(schema)
+    return jsonschema.Draft202012Validator(schema, format_checker=jsonschema.FormatChecker())
+
+
+def _dotted(path) -> str:
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _message(error: jsonschema.ValidationError) -> str:
+    if error.validator == "additionalProperties":
+        extra = sorted(set(error.instance) - set(error.schema.get("properties", {})))
+        if extra:
+            return f"unknown key {', '.join(repr(e) for e in extra)}"
+    if error.validator in ("oneOf", "anyOf") and error.context:
+        best = jsonschema.exceptions.best_match(error.context)
+        return best.message
+    return error.message
+
+
+def validate(doc: Document, name: str) -> list[Problem]:
+    """All schema problems in ``doc``, each with file, line and the dotted path of the bad key."""
+    problems = []
+    for error in sorted(_validator(name).iter_errors(doc.data), key=lambda e: list(map(str, e.absolute_path))):
+        path = list(error.absolute_path)
+        if error.validator == "additionalProperties":
+            extra = sorted(set(error.instance) - set(error.schema.get("properties", {})))
+            for key in extra:
+                problems.append(Problem(f"unknown key {key!r}", file=doc.file, line=doc.line_of(path + [key]),
+                                        key=_dotted(path + [key])))
+            if extra:
+                continue
+        problems.append(Problem(_message(error), file=doc.file, line=doc.line_of(path),
+                                key=_dotted(path) or None))
+    return problems

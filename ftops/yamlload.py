@@ -1,0 +1,128 @@
+"""Safe YAML loading that remembers where every key is, so errors can name the file, line and key path.
+
+Only ``yaml.SafeLoader`` is used: specs and lockfiles are untrusted input. Documents are size-bounded.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ftops.errors import Problem
+
+MAX_YAML_BYTES = 8 * 1024 * 1024  # a spec or lockfile larger than this is not a spec
+
+
+@dataclass
+class Document:
+    """One YAML document: its data and a map from key path (tuple) to 1-based line."""
+
+    data: Any
+    file: str
+    lines: dict[tuple, int] = field(default_factory=dict)
+    start_line: int = 1
+
+    def line_of(self, path: tuple | list) -> int:
+        path = tuple(path)
+        while path and path not in self.lines:
+            path = path[:-1]
+        return self.lines.get(path, self.start_line)
+
+
+def _walk(node: yaml.Node, path: tuple, lines: dict[tuple, int]) -> None:
+    lines.setdefault(path, node.start_mark.line + 1)
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            key = key_node.value if isinstance(key_node, yaml.ScalarNode) else str(key_node.start_mark)
+            lines[path + (key,)] = key_node.start_mark.line + 1
+            _walk(value_node, path + (key,), lines)
+            lines[path + (key,)] = key_node.start_mark.line + 1
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            _walk(item, path + (i,), lines)
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader that rejects duplicate keys instead of silently keeping the last one."""
+
+    def construct_mapping(self, node, deep=False):
+        seen = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            try:
+                duplicate = key in seen
+            except TypeError:
+                raise yaml.constructor.ConstructorError(None, None, "mapping key is not a string",
+                                                        key_node.start_mark)
+            if duplicate:
+                raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r}", key_node.start_mark)
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+def read_text(path: Path, display: str) -> str:
+    try:
+        size = path.stat().st_size
+        if size > MAX_YAML_BYTES:
+            raise_problem(display, None, f"file is {size} bytes; YAML files over {MAX_YAML_BYTES} bytes are refused")
+        return path.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise_problem(display, None, f"not valid UTF-8 ({exc.reason} at byte {exc.start})")
+    except OSError as exc:
+        raise_problem(display, None, f"cannot read: {exc.strerror or exc}")
+    raise AssertionError("unreachable")
+
+
+def raise_problem(file: str, line: int | None, message: str):
+    from ftops.errors import SpecError
+
+    raise SpecError(f"{file} is not valid", problems=[Problem(message, file=file, line=line)])
+
+
+def load_documents(text: str, display: str) -> list[Document]:
+    """Parse every document in ``text``; a syntax error names the file and line."""
+    docs: list[Document] = []
+    try:
+        loader = _Loader(text)
+        try:
+            while loader.check_node():
+                node = loader.get_node()
+                if node is None:
+                    continue
+                data = loader.construct_document(node)
+                lines: dict[tuple, int] = {}
+                _walk(node, (), lines)
+                docs.append(Document(data=data, file=display, lines=lines, start_line=node.start_mark.line + 1))
+        finally:
+            loader.dispose()
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else None
+        message = " ".join(str(x) for x in (exc.context, exc.problem) if x) or "invalid YAML"
+        raise_problem(display, line, f"YAML syntax: {message}")
+    except yaml.YAMLError as exc:
+        raise_problem(display, None, f"YAML syntax: {exc}")
+    except RecursionError:
+        raise_problem(display, None, "YAML nesting is too deep")
+    return docs
+
+
+def dump(data: Any) -> str:
+    """Deterministic YAML: block style, insertion order, unicode kept, long lines unwrapped."""
+    return yaml.dump(data, Dumper=_Dumper, sort_keys=False, default_flow_style=False, allow_unicode=True,
+                     width=100_000)
+
+
+class _Dumper(yaml.SafeDumper):
+    pass
+
+
+def _str_presenter(dumper, value):
+    style = "|" if "\n" in value else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_Dumper.add_representer(str, _str_presenter)
