@@ -1,0 +1,99 @@
+"""Server-side checks of training/validation file contents, run while a job is ``validating_files``.
+
+Deliberately modest (ftops has its own, richer client-side checker): JSON per line, the row shape the
+method and base model need, at least 10 training examples, the model's per-example token limit, and no
+example shared between the training and validation files. Returns the job's error or the token counts.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from ftops import catalog, tokens
+
+MIN_EXAMPLES = 10
+
+
+class FileProblem(Exception):
+    def __init__(self, message: str, param: str, code: str):
+        super().__init__(message)
+        self.error = {"code": code, "message": message, "param": param}
+
+
+@dataclass(frozen=True)
+class Dataset:
+    examples: list[tuple[int, dict]]  # (line number, example)
+    tokens: list[int]
+
+
+def _shape_problem(example: dict, method: str, prompt_completion: bool) -> str | None:
+    if prompt_completion:
+        if not (isinstance(example.get("prompt"), str) and isinstance(example.get("completion"), str)):
+            return "this model needs prompt/completion rows: {\"prompt\": str, \"completion\": str}"
+        return None
+    if method == "dpo":
+        inp = example.get("input")
+        if not (isinstance(inp, dict) and isinstance(inp.get("messages"), list)
+                and all(isinstance(example.get(k), list) and example[k]
+                        for k in ("preferred_output", "non_preferred_output"))):
+            return "DPO rows need 'input' {messages}, 'preferred_output' and 'non_preferred_output'"
+        return None
+    messages = example.get("messages")
+    if not isinstance(messages, list) or not messages or not all(isinstance(m, dict) for m in messages):
+        return "chat rows need a non-empty 'messages' list of message objects"
+    if method == "supervised" and not any(m.get("role") == "assistant" for m in messages):
+        return "the example has no assistant message to train on"
+    return None
+
+
+def load(content: bytes, *, param: str, method: str, base: str) -> Dataset:
+    """Parse and check one file; raise ``FileProblem`` naming the first bad line."""
+    info = catalog.lookup(base)
+    prompt_completion = "prompt_completion" in info.formats
+    enc = tokens.encoding_for_model(base)
+    code = f"invalid_{param}"
+    label = param.replace("_", " ")
+    examples: list[tuple[int, dict]] = []
+    counts: list[int] = []
+    for number, raw in enumerate(content.split(b"\n"), start=1):
+        if not raw.strip():
+            continue
+        try:
+            example = json.loads(raw)
+        except (ValueError, UnicodeDecodeError):
+            raise FileProblem(f"Invalid {label}: line {number} is not valid JSON.", param, code) from None
+        if not isinstance(example, dict):
+            raise FileProblem(f"Invalid {label}: line {number} is not a JSON object.", param, code)
+        problem = _shape_problem(example, method, prompt_completion)
+        if problem:
+            raise FileProblem(f"Invalid {label} format for {method} fine-tuning of {base}: line {number}: "
+                              f"{problem}.", param, code)
+        count = tokens.count_example(example, enc)
+        if info.context is not None and count > info.context:
+            raise FileProblem(f"Invalid {label}: the example on line {number} has {count} tokens, over the "
+                              f"{info.context}-token limit of {base}.", param, code)
+        examples.append((number, example))
+        counts.append(count)
+    return Dataset(examples=examples, tokens=counts)
+
+
+def _canonical(example: dict) -> str:
+    return json.dumps(example, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def check(training: bytes, validation: bytes | None, *, method: str, base: str) -> Dataset:
+    """The training dataset, or ``FileProblem`` with the job error OpenAI would report."""
+    train = load(training, param="training_file", method=method, base=base)
+    if len(train.examples) < MIN_EXAMPLES:
+        raise FileProblem(f"Training file has {len(train.examples)} example(s), but it must contain at least "
+                          f"{MIN_EXAMPLES} examples.", "training_file", "invalid_n_examples")
+    if validation is not None:
+        valid = load(validation, param="validation_file", method=method, base=base)
+        seen = {_canonical(example) for _, example in train.examples}
+        shared = [number for number, example in valid.examples if _canonical(example) in seen]
+        if shared:
+            raise FileProblem(f"The validation file shares {len(shared)} example(s) with the training file "
+                              f"(first on validation line {shared[0]}); they must not overlap.",
+                              "validation_file", "invalid_validation_file")
+    return train

@@ -1,0 +1,123 @@
+"""Job lifecycle, derived from the emulator clock: validating_files -> queued -> running -> succeeded.
+
+A job stores when it was created, its duration, and its pauses; its status is computed from those and ``now``.
+:func:`sync` runs at the start of every request and records what the clock has made happen since the last
+request (file validation, progress events, success with its model, checkpoints and result file), so nothing
+depends on a background thread and a restarted emulator continues where the clock says the job is.
+"""
+
+from __future__ import annotations
+
+import secrets
+import string
+
+from ftops.emulator import datasets, files, training
+from ftops.emulator.state import Tx, new_id
+
+VALIDATED_AT, STARTED_AT = 0.15, 0.25  # fractions of the job's duration
+TERMINAL = ("succeeded", "failed", "cancelled")
+METRIC_EVENTS = 10
+
+
+def elapsed(job: dict, now: float) -> float:
+    """Unpaused emulator seconds since the job was created."""
+    return (job["paused_at"] or now) - job["created"] - job["paused_total"]
+
+
+def at(job: dict, fraction: float, now: float) -> float:
+    """Emulator time at which the job reached ``fraction`` of its duration (pauses so far included)."""
+    return min(now, job["created"] + job["paused_total"] + fraction * job["duration"])
+
+
+def status(job: dict, now: float) -> str:
+    if job["final_status"]:
+        return job["final_status"]
+    if job["paused_at"] is not None:
+        return "paused"
+    e = elapsed(job, now) / job["duration"]
+    return "validating_files" if e < VALIDATED_AT else "queued" if e < STARTED_AT else "running"
+
+
+def event(tx: Tx, job: dict, when: float, message: str, *, level: str = "info", data: dict | None = None) -> None:
+    job["events"].append({"id": new_id("ftevent-"), "created_at": int(when), "level": level, "message": message,
+                          "type": "metrics" if data else "message", "data": data})
+    tx.touch()
+
+
+def model_name(tx: Tx, base: str, suffix: str | None) -> str:
+    tail = "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(8))
+    return f"ft:{base}:{tx.cfg.org}:{suffix or ''}:{tail}"
+
+
+def fail(tx: Tx, job: dict, when: float, error: dict) -> None:
+    job.update(final_status="failed", error=error, finished_at=int(when), paused_at=None)
+    event(tx, job, when, f"Fine-tuning job failed: {error['message']}", level="error")
+
+
+def sync(tx: Tx) -> None:
+    for job in tx.data["jobs"].values():
+        if not job["final_status"]:
+            _advance(tx, job)
+
+
+def _advance(tx: Tx, job: dict) -> None:
+    progress = elapsed(job, tx.now) / job["duration"]
+    if progress >= VALIDATED_AT and job["n_examples"] is None:
+        _validate(tx, job, at(job, VALIDATED_AT, tx.now))
+        if job["final_status"]:
+            return
+    if progress >= STARTED_AT and not job["started"]:
+        job["started"] = True
+        event(tx, job, at(job, STARTED_AT, tx.now), "Fine-tuning job started")
+    if job["started"]:
+        _emit_metrics(tx, job, min(1.0, (progress - STARTED_AT) / (1 - STARTED_AT)))
+    if progress >= 1.0:
+        _succeed(tx, job, at(job, 1.0, tx.now))
+
+
+def _validate(tx: Tx, job: dict, when: float) -> None:
+    event(tx, job, when, "Validating training file: " + job["training_file"])
+    if job["forced_error"]:
+        return fail(tx, job, when, job["forced_error"])
+    try:
+        train_bytes = tx.read_blob(job["training_file"])
+        valid_bytes = tx.read_blob(job["validation_file"]) if job["validation_file"] else None
+        dataset = datasets.check(train_bytes, valid_bytes, method=job["method"]["type"], base=job["base"])
+    except FileNotFoundError:
+        return fail(tx, job, when, {"code": "invalid_training_file", "param": "training_file",
+                                    "message": "A file of this job was deleted before it could be validated."})
+    except datasets.FileProblem as problem:
+        return fail(tx, job, when, problem.error)
+    job["n_examples"] = len(dataset.tokens)
+    job["tokens_per_epoch"] = sum(min(c, job["context"] or c) for c in dataset.tokens)
+    job["resolved"] = training.resolve(job["method"], job["n_examples"])
+    job["steps"] = training.total_steps(job["n_examples"], job["resolved"])
+    event(tx, job, when, "Files validated, moving job to queued state")
+
+
+def _emit_metrics(tx: Tx, job: dict, fraction: float) -> None:
+    count = min(METRIC_EVENTS, job["steps"])
+    while job["metrics_emitted"] < int(fraction * count):
+        job["metrics_emitted"] += 1
+        step = max(1, round(job["steps"] * job["metrics_emitted"] / count))
+        when = at(job, STARTED_AT + (1 - STARTED_AT) * job["metrics_emitted"] / count, tx.now)
+        data = training.metrics(job["seed"], step, job["steps"], bool(job["validation_file"]))
+        event(tx, job, when, f"Step {step}/{job['steps']}: training loss={data['train_loss']}", data=data)
+
+
+def _succeed(tx: Tx, job: dict, when: float) -> None:
+    name, steps, has_valid = job["planned_model"], job["steps"], bool(job["validation_file"])
+    result = files.add_file(tx, "step_metrics.csv", "fine-tune-results",
+                            training.result_csv(job["seed"], steps, has_valid))
+    for step in training.checkpoint_steps(steps):
+        job["checkpoints"].append({
+            "id": new_id("ftckpt_"), "object": "fine_tuning.job.checkpoint", "created_at": int(when),
+            "fine_tuned_model_checkpoint": f"{name}:ckpt-step-{step}", "step_number": step,
+            "metrics": training.metrics(job["seed"], step, steps, has_valid), "fine_tuning_job_id": job["id"]})
+        event(tx, job, when, f"Checkpoint created at step {step}")
+    tx.data["models"][name] = {"id": name, "created": int(when), "owned_by": tx.cfg.org, "base": job["base"],
+                               "job_id": job["id"]}
+    job.update(final_status="succeeded", finished_at=int(when), fine_tuned_model=name, result_files=[result["id"]],
+               trained_tokens=job["tokens_per_epoch"] * job["resolved"]["n_epochs"])
+    event(tx, job, when, f"New fine-tuned model created: {name}")
+    event(tx, job, when, "The job has successfully completed")

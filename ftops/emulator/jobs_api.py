@@ -1,0 +1,120 @@
+"""The fine-tuning jobs endpoints: create, list, retrieve, cancel, pause, resume, events, checkpoints."""
+
+from __future__ import annotations
+
+from ftops import catalog
+from ftops.emulator import job_request, jobs
+from ftops.emulator.apierror import bad_request, not_found
+from ftops.emulator.httpio import Request
+from ftops.emulator.paging import page
+from ftops.emulator.state import Tx, new_id
+
+
+def view(tx: Tx, job: dict) -> dict:
+    status = jobs.status(job, tx.now)
+    kind = job["method"]["type"]
+    method = {"type": kind, kind: dict(job["method"][kind])}
+    hyper = job["resolved"] or {"batch_size": "auto", "learning_rate_multiplier": "auto", "n_epochs": "auto",
+                                **method[kind]["hyperparameters"]}
+    method[kind]["hyperparameters"] = hyper
+    running = status in ("validating_files", "queued", "running")
+    return {
+        "id": job["id"], "object": "fine_tuning.job", "created_at": int(job["created"]), "error": job["error"],
+        "fine_tuned_model": job["fine_tuned_model"], "finished_at": job["finished_at"],
+        "hyperparameters": {k: hyper[k] for k in ("batch_size", "learning_rate_multiplier", "n_epochs")},
+        "model": job["model"], "organization_id": tx.cfg.org, "result_files": job["result_files"],
+        "status": status, "trained_tokens": job["trained_tokens"], "training_file": job["training_file"],
+        "validation_file": job["validation_file"], "integrations": job["integrations"], "seed": job["seed"],
+        "estimated_finish": int(jobs.at(job, 1.0, float("inf"))) if running else None,
+        "method": method, "metadata": job["metadata"], "user_provided_suffix": job["suffix"],
+    }
+
+
+def get_job(tx: Tx, job_id: str) -> dict:
+    job = tx.data["jobs"].get(job_id)
+    if job is None:
+        raise not_found(f"Could not find fine-tuning job: {job_id}", param="fine_tuning_job_id",
+                        code="fine_tuning_job_not_found")
+    return job
+
+
+def create(tx: Tx, req: Request) -> dict:
+    spec = job_request.normalize(tx, req.json())
+    job_id = new_id("ftjob-")
+    forced = tx.data["fail_next"].pop(0) if tx.data["fail_next"] else None
+    job = {**spec, "id": job_id, "seq": tx.next_seq(), "created": tx.now, "duration": tx.cfg.job_duration,
+           "paused_total": 0.0, "paused_at": None, "final_status": None, "error": None, "finished_at": None,
+           "fine_tuned_model": None, "trained_tokens": None, "result_files": [], "checkpoints": [], "events": [],
+           "started": False, "metrics_emitted": 0, "n_examples": None, "tokens_per_epoch": None, "resolved": None,
+           "steps": None, "forced_error": forced, "context": catalog.lookup(spec["base"]).context,
+           "planned_model": jobs.model_name(tx, spec["base"], spec["suffix"])}
+    tx.data["jobs"][job_id] = job
+    jobs.event(tx, job, tx.now, f"Created fine-tuning job: {job_id}")
+    return view(tx, job)
+
+
+def _matches(job: dict, wanted: dict[str, str], want_no_metadata: bool) -> bool:
+    if want_no_metadata:
+        return not job["metadata"]
+    metadata = job["metadata"] or {}
+    return all(metadata.get(k) == v for k, v in wanted.items())
+
+
+def list_jobs(tx: Tx, req: Request) -> dict:
+    wanted = {k[len("metadata["):-1]: v[-1] for k, v in req.query.items()
+              if k.startswith("metadata[") and k.endswith("]")}
+    no_metadata = req.arg("metadata") == "null"
+    selected = [j for j in tx.data["jobs"].values() if _matches(j, wanted, no_metadata)]
+    selected.sort(key=lambda j: j["seq"], reverse=True)
+    return page([view(tx, j) for j in selected], req, default_limit=20)
+
+
+def retrieve(tx: Tx, req: Request) -> dict:
+    return view(tx, get_job(tx, req.params["id"]))
+
+
+def cancel(tx: Tx, req: Request) -> dict:
+    job = get_job(tx, req.params["id"])
+    status = jobs.status(job, tx.now)
+    if status in jobs.TERMINAL:
+        raise bad_request(f"Job {job['id']} has already {status} and cannot be cancelled.", param="fine_tuning_job_id")
+    if job["paused_at"] is not None:
+        job["paused_total"] += tx.now - job["paused_at"]
+    job.update(final_status="cancelled", paused_at=None)
+    jobs.event(tx, job, tx.now, "Fine-tuning job cancelled")
+    return view(tx, job)
+
+
+def pause(tx: Tx, req: Request) -> dict:
+    job = get_job(tx, req.params["id"])
+    status = jobs.status(job, tx.now)
+    if status != "running":
+        raise bad_request(f"Job {job['id']} is {status}; only a running job can be paused.",
+                          param="fine_tuning_job_id")
+    job["paused_at"] = tx.now
+    jobs.event(tx, job, tx.now, "Fine-tuning job paused")
+    return view(tx, job)
+
+
+def resume(tx: Tx, req: Request) -> dict:
+    job = get_job(tx, req.params["id"])
+    status = jobs.status(job, tx.now)
+    if status != "paused":
+        raise bad_request(f"Job {job['id']} is {status}; only a paused job can be resumed.",
+                          param="fine_tuning_job_id")
+    job["paused_total"] += tx.now - job["paused_at"]
+    job["paused_at"] = None
+    jobs.event(tx, job, tx.now, "Fine-tuning job resumed")
+    return view(tx, job)
+
+
+def events(tx: Tx, req: Request) -> dict:
+    job = get_job(tx, req.params["id"])
+    items = [{"object": "fine_tuning.job.event", **{k: v for k, v in e.items() if v is not None}}
+             for e in reversed(job["events"])]
+    return page(items, req, default_limit=20)
+
+
+def checkpoints(tx: Tx, req: Request) -> dict:
+    job = get_job(tx, req.params["id"])
+    return page(list(reversed(job["checkpoints"])), req, default_limit=10, ids=True)

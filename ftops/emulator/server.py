@@ -1,0 +1,167 @@
+"""HTTP on loopback: parse a request, apply faults and auth, route it, answer JSON or bytes.
+
+Built on ``http.server.ThreadingHTTPServer`` (HTTP/1.1 keep-alive). Every answer carries ``x-request-id``;
+every failure is OpenAI's error envelope, including the stdlib's own parse errors. Unexpected exceptions
+become a 500 envelope: a traceback never reaches a client.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import secrets
+import socket
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from ftops.emulator import faults as faults_mod
+from ftops.emulator import jobs, routes
+from ftops.emulator.apierror import ApiError, reason
+from ftops.emulator.httpio import JSON_LIMIT, Request, read_body
+from ftops.emulator.state import Store
+
+_NO_KEY = ("You didn't provide an API key. You need to provide your API key in an Authorization header using "
+           "Bearer auth (i.e. Authorization: Bearer YOUR_KEY).")
+
+
+class EmulatorHTTPServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, address, store: Store, faults: faults_mod.Faults):
+        self.store = store
+        self.faults = faults
+        self.routes = routes.build(faults)
+        self.connections: set[socket.socket] = set()
+        self.connections_lock = threading.Lock()
+        super().__init__(address, Handler)
+
+    def close_connections(self) -> None:
+        with self.connections_lock:
+            for conn in list(self.connections):
+                try:
+                    conn.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "ftops-emulator"
+    sys_version = ""
+    server: EmulatorHTTPServer
+
+    def setup(self) -> None:
+        super().setup()
+        with self.server.connections_lock:
+            self.server.connections.add(self.connection)
+
+    def finish(self) -> None:
+        with self.server.connections_lock:
+            self.server.connections.discard(self.connection)
+        super().finish()
+
+    def log_message(self, format, *args) -> None:  # quiet: tests and `serve` keep stdout for the URL
+        pass
+
+    def do_GET(self):
+        self._handle()
+
+    do_POST = do_DELETE = do_PUT = do_PATCH = do_GET
+
+    def send_error(self, code, message=None, explain=None) -> None:
+        """The stdlib's parse errors (bad request line, huge headers, ...) as envelopes."""
+        self.close_connection = True
+        self._send(ApiError(code, message or reason(code)), "req_" + secrets.token_hex(16))
+
+    def _handle(self) -> None:
+        request_id = "req_" + secrets.token_hex(16)
+        try:
+            result, drop = self._dispatch()
+        except ApiError as exc:
+            result, drop = exc, False
+            if exc.status == 413:
+                self.close_connection = True
+        except Exception as exc:  # a bug in the emulator: say so on the server's stderr, not to the client
+            print(f"ftops emulator: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
+            result, drop = ApiError(500, "The server had an error while processing your request."), False
+        if drop:
+            self.close_connection = True
+            return
+        self._send(result, request_id)
+
+    def _dispatch(self):
+        url = urlsplit(self.path)
+        path = url.path
+        is_v1 = path == "/v1" or path.startswith("/v1/")
+        fault, delay = self.server.faults.next() if is_v1 else (None, 0.0)
+        route, params, route_error = self._match(path)
+        body = read_body(self.rfile, self.headers, route.limit if route else JSON_LIMIT)
+        if fault == "drop":
+            return None, True
+        injected = faults_mod.error_for(fault) if fault else None
+        if injected:
+            raise injected
+        if fault == "slow":
+            time.sleep(delay)
+        if is_v1:
+            self._authenticate()
+        if route_error:
+            raise route_error
+        req = Request(self.command, path, {k: unquote(v) for k, v in params.items()},
+                      parse_qs(url.query, keep_blank_values=True), self.headers, body)
+        with self.server.store.transaction() as tx:
+            jobs.sync(tx)
+            result = route.handler(tx, req)
+        return result, fault == "drop_after"
+
+    def _match(self, path: str):
+        allowed = []
+        for route in self.server.routes:
+            m = route.pattern.match(path)
+            if m and route.method == self.command:
+                return route, m.groupdict(), None
+            if m:
+                allowed.append(route.method)
+        if allowed:
+            error = ApiError(405, f"Method {self.command} is not allowed for {path}; use {', '.join(allowed)}.",
+                             headers={"allow": ", ".join(allowed)})
+        else:
+            error = ApiError(404, f"Invalid URL ({self.command} {path})")
+        return None, {}, error
+
+    def _authenticate(self) -> None:
+        header = self.headers.get("authorization") or ""
+        scheme, _, key = header.partition(" ")
+        key = key.strip()
+        if scheme.lower() != "bearer" or not key:
+            raise ApiError(401, _NO_KEY, code="invalid_api_key")
+        expected = self.server.store.cfg.api_key
+        if expected is not None and not hmac.compare_digest(key.encode(), expected.encode()):
+            raise ApiError(401, "Incorrect API key provided.", code="invalid_api_key")
+
+    def _send(self, result, request_id: str) -> None:
+        headers = {"x-request-id": request_id}
+        if isinstance(result, ApiError):
+            status, payload = result.status, json.dumps(result.body()).encode()
+            headers.update(result.headers)
+            ctype = "application/json"
+        elif isinstance(result, bytes):
+            status, payload, ctype = 200, result, "application/octet-stream"
+        else:
+            status, payload, ctype = 200, json.dumps(result).encode(), "application/json"
+        try:
+            self.send_response(status, reason(status))
+            self.send_header("content-type", ctype)
+            self.send_header("content-length", str(len(payload)))
+            for name, value in headers.items():
+                self.send_header(name, value)
+            if self.close_connection:
+                self.send_header("connection", "close")
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(payload)
+        except OSError:
+            self.close_connection = True  # the client went away; nothing to answer
