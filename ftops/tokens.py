@@ -39,6 +39,15 @@ _LOCK = threading.Lock()
 # Message keys whose values are not text the model reads.
 _NON_TEXT_KEYS = frozenset({"weight"})
 
+# Texts longer than this are counted in pieces (see _pieces): a 100 MB value must not become a 25M-item list.
+_PIECE = 1 << 20
+_PIECE_SLACK = 1 << 16
+# System prompts and tool definitions repeat across a file: their counts are remembered (bounded).
+_REPEATED_ROLES = frozenset({"system", "developer"})
+_MEMO: dict[tuple[str, str], int] = {}
+_MEMO_SIZE = 512
+_MEMO_MAX_CHARS = 32_768
+
 
 def _cache_dir() -> Path:
     root = os.environ.get("FTOPS_CACHE_DIR")
@@ -104,8 +113,44 @@ def _text_of(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False, sort_keys=True)
 
 
+def _pieces(text: str) -> list[str]:
+    """Cut a long text before a space that starts a word (where the tokenizer splits anyway), so no token list
+    of more than about _PIECE characters is ever built; hard cuts only inside a word-free stretch."""
+    pieces, start = [], 0
+    while len(text) - start > _PIECE:
+        cut = start + _PIECE
+        while cut < len(text) and cut - start < _PIECE + _PIECE_SLACK:
+            cut = text.find(" ", cut)
+            if cut < 0:
+                cut = len(text)
+            elif text[cut - 1].isalnum() and cut + 1 < len(text) and text[cut + 1].isalpha():
+                break
+            else:
+                cut += 1
+        cut = min(cut, start + _PIECE + _PIECE_SLACK)
+        pieces.append(text[start:cut])
+        start = cut
+    pieces.append(text[start:])
+    return pieces
+
+
 def count_text(text: str, enc: tiktoken.Encoding) -> int:
-    return len(enc.encode_ordinary(text))
+    if len(text) <= _PIECE:
+        return len(enc.encode_ordinary(text))
+    return sum(len(enc.encode_ordinary(piece)) for piece in _pieces(text))
+
+
+def _count_repeated(text: str, enc: tiktoken.Encoding) -> int:
+    """count_text for texts that recur across examples (system prompts, tool definitions)."""
+    if len(text) > _MEMO_MAX_CHARS:
+        return count_text(text, enc)
+    key = (enc.name, text)
+    n = _MEMO.get(key)
+    if n is None:
+        if len(_MEMO) >= _MEMO_SIZE:
+            _MEMO.clear()
+        n = _MEMO[key] = count_text(text, enc)
+    return n
 
 
 def count_messages(messages: list, enc: tiktoken.Encoding) -> int:
@@ -115,10 +160,11 @@ def count_messages(messages: list, enc: tiktoken.Encoding) -> int:
         if not isinstance(message, dict):
             total += count_text(_text_of(message), enc)
             continue
+        count = _count_repeated if message.get("role") in _REPEATED_ROLES else count_text
         for key, value in message.items():
             if key in _NON_TEXT_KEYS:
                 continue
-            total += count_text(_text_of(value), enc)
+            total += count(_text_of(value), enc)
             if key == "name":
                 total += 1
     return total
@@ -130,13 +176,13 @@ def count_example(example: dict, enc: tiktoken.Encoding) -> int:
         total = count_messages(example["messages"], enc)
         for extra in ("tools", "functions"):
             if extra in example:
-                total += count_text(_text_of(example[extra]), enc)
+                total += _count_repeated(_text_of(example[extra]), enc)
         return total
     if "input" in example and isinstance(example.get("input"), dict):
         inp = example["input"]
         total = count_messages(inp.get("messages") or [], enc)
         if "tools" in inp:
-            total += count_text(_text_of(inp["tools"]), enc)
+            total += _count_repeated(_text_of(inp["tools"]), enc)
         for key in ("preferred_output", "non_preferred_output"):
             out = example.get(key)
             if isinstance(out, list):

@@ -1,0 +1,10 @@
+"""Dataset checks before anything is uploaded: format, errors with line numbers, advice, tokens and cost.
+
+``check_file`` streams a JSONL file through every core, caches the result by content hash under ``.ftops/``,
+and returns a frozen ``FileReport``; ``check_overlap`` finds examples a training and a validation file share.
+"""
+
+from ftops.dataset.check import check_file, check_overlap
+from ftops.dataset.report import FileReport, Finding, TokenStats, Warning
+
+__all__ = ["FileReport", "Finding", "TokenStats", "Warning", "check_file", "check_overlap"]

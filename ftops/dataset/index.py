@@ -1,0 +1,158 @@
+"""Which examples repeat, in memory that does not grow with the file.
+
+Each line gets a 64-bit hash. The hashes (with their line numbers) go to bucket files by their top bits; each
+bucket is sorted on its own and appended to one sorted index file. Duplicates are equal neighbours in the index;
+examples shared by two files are found by merging their indexes.
+"""
+
+from __future__ import annotations
+
+import heapq
+import os
+from array import array
+from collections.abc import Iterator
+from hashlib import blake2b
+from pathlib import Path
+
+from ftops.dataset.tally import CAP
+
+BUCKET_BYTES = 32 << 20  # about this much of the dataset per bucket
+MAX_BUCKET_BITS = 8
+_BLOCK = 1 << 16  # records read at a time
+
+
+def line_hash(stripped_line: bytes) -> int:
+    return int.from_bytes(blake2b(stripped_line, digest_size=8).digest(), "little")
+
+
+def bucket_bits(file_bytes: int) -> int:
+    bits = 0
+    while (BUCKET_BYTES << bits) < file_bytes and bits < MAX_BUCKET_BITS:
+        bits += 1
+    return bits
+
+
+def new_parts(bits: int) -> list[array]:
+    """Per-bucket arrays of interleaved (hash, line) records."""
+    return [array("Q") for _ in range(1 << bits)]
+
+
+def add_to_parts(parts: list[array], bits: int, h: int, line: int) -> None:
+    part = parts[h >> (64 - bits)] if bits else parts[0]
+    part.append(h)
+    part.append(line)
+
+
+class Smallest:
+    """The ``k`` smallest items seen (e.g. line numbers), and how many were seen."""
+
+    def __init__(self, k: int = CAP):
+        self.k, self.count, self._heap = k, 0, []
+
+    def add(self, item) -> None:
+        self.count += 1
+        if len(self._heap) < self.k:
+            heapq.heappush(self._heap, _Reversed(item))
+        elif item < self._heap[0].item:
+            heapq.heapreplace(self._heap, _Reversed(item))
+
+    def items(self) -> list:
+        return sorted(r.item for r in self._heap)
+
+
+class _Reversed:
+    __slots__ = ("item",)
+
+    def __init__(self, item):
+        self.item = item
+
+    def __lt__(self, other: _Reversed) -> bool:
+        return other.item < self.item
+
+
+class IndexBuilder:
+    """Collects the parts of every chunk, then writes the sorted index and reports the duplicates."""
+
+    def __init__(self, directory: Path, bits: int):
+        self.directory, self.bits = Path(directory), bits
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self._files = [open(self.directory / f"bucket-{i}", "wb") for i in range(1 << bits)]
+
+    def add(self, parts: list[array], line_offset: int) -> None:
+        for fh, part in zip(self._files, parts):
+            if line_offset:
+                part[1::2] = array("Q", [line + line_offset for line in part[1::2]])
+            part.tofile(fh)
+
+    def finish(self, index_path: Path) -> Smallest:
+        """Write the sorted index to ``index_path``; returns (duplicate line, first line) pairs."""
+        duplicates = Smallest()
+        tmp = index_path.with_name(index_path.name + f".{os.getpid()}.tmp")
+        with open(tmp, "wb") as out:
+            for i, fh in enumerate(self._files):
+                fh.close()
+                bucket = self.directory / f"bucket-{i}"
+                records = array("Q", bucket.read_bytes())
+                bucket.unlink()
+                pairs = sorted(zip(records[0::2], records[1::2]))
+                del records
+                first = (None, 0)
+                for h, line in pairs:
+                    if h == first[0]:
+                        duplicates.add((line, first[1]))
+                    else:
+                        first = (h, line)
+                array("Q", (x for pair in pairs for x in pair)).tofile(out)
+        os.replace(tmp, index_path)
+        return duplicates
+
+    def close(self) -> None:
+        for fh in self._files:
+            fh.close()
+
+
+def read_index(path: Path) -> Iterator[tuple[int, int]]:
+    with open(path, "rb") as fh:
+        while True:
+            block = array("Q")
+            block.frombytes(fh.read(_BLOCK * 16))
+            if not block:
+                return
+            yield from zip(block[0::2], block[1::2])
+
+
+def shared_examples(first_index: Path, second_index: Path) -> Smallest:
+    """(line in second, line in first) for every example of the second file that is also in the first."""
+    shared = Smallest()
+    a_iter, b_iter = read_index(first_index), read_index(second_index)
+    a, b = next(a_iter, None), next(b_iter, None)
+    while a is not None and b is not None:
+        if a[0] < b[0]:
+            a = next(a_iter, None)
+        elif a[0] > b[0]:
+            b = next(b_iter, None)
+        else:
+            shared.add((b[1], a[1]))
+            b = next(b_iter, None)
+    return shared
+
+
+def index_file(path: Path, index_path: Path, work_dir: Path) -> Smallest:
+    """Build the index of a file in this process (hashing only; no parsing); returns its duplicates."""
+    from ftops.dataset.reader import iter_lines
+
+    bits = bucket_bits(path.stat().st_size)
+    builder = IndexBuilder(work_dir, bits)
+    try:
+        parts = new_parts(bits)
+        for line, raw in enumerate(iter_lines(path), 1):
+            stripped = raw.strip()
+            if stripped:
+                add_to_parts(parts, bits, line_hash(stripped), line)
+            if line % _BLOCK == 0:
+                builder.add(parts, 0)
+                parts = new_parts(bits)
+        builder.add(parts, 0)
+        return builder.finish(index_path)
+    finally:
+        builder.close()

@@ -1,0 +1,48 @@
+"""Scanning a file on every core: byte ranges go to a process pool, results come back in file order.
+
+Small files are scanned in this process (a pool costs more than it saves). Workers are forked where the
+platform allows it, so they start at once; each loads the tokenizer on first use and keeps it.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+from ftops.dataset.reader import byte_ranges
+from ftops.dataset.scan import ChunkResult, ScanSettings, scan_range
+
+CHUNK_BYTES = 4 << 20
+POOL_MIN_BYTES = 16 << 20  # below this, one process
+
+
+def cpu_count() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+def _scan_task(args: tuple[str, int, int, ScanSettings]) -> ChunkResult:
+    path, start, end, settings = args
+    return scan_range(Path(path), start, end, settings)
+
+
+def _context():
+    methods = multiprocessing.get_all_start_methods()
+    return multiprocessing.get_context("fork" if "fork" in methods else None)
+
+
+def scan_chunks(path: Path, size: int, settings: ScanSettings, *, workers: int | None = None,
+                chunk_bytes: int = CHUNK_BYTES, pool_min_bytes: int = POOL_MIN_BYTES) -> Iterator[ChunkResult]:
+    """ChunkResults for the whole file, in file order."""
+    ranges = byte_ranges(size, chunk_bytes)
+    workers = min(workers or cpu_count(), len(ranges))
+    if workers <= 1 or size < pool_min_bytes:
+        yield scan_range(path, 0, None, settings)
+        return
+    tasks = [(str(path), start, end, settings) for start, end in ranges]
+    with _context().Pool(workers) as pool:
+        yield from pool.imap(_scan_task, tasks)
