@@ -102,21 +102,21 @@ class PlanOptions:
     provider_types: dict[str, str] = field(default_factory=dict)  # provider name -> type
 
 
-def desired_inputs(spec: FineTuneSpec, facts: dict[str, DatasetFacts], parent_model: str | None) -> dict[str, Any]:
-    def record(ref):
-        if ref is None:
-            return None
-        f = facts[ref.rel]
-        return file_record(f.rel, f.sha256, f.bytes, f.examples, f.billing_tokens)
+SpecFacts = dict[str, DatasetFacts]  # role ("training_file" | "validation_file") -> facts, for one spec
+
+
+def desired_inputs(spec: FineTuneSpec, facts: SpecFacts, parent_model: str | None) -> dict[str, Any]:
+    def record(role):
+        f = facts.get(role)
+        return file_record(f.rel, f.sha256, f.bytes, f.examples, f.billing_tokens) if f else None
 
     return make_inputs(provider=spec.provider, base_model=spec.base_model or parent_model, parent=spec.parent,
                        method=spec.method, seed=spec.seed, suffix=spec.suffix,
-                       training_file=record(spec.training_file), validation_file=record(spec.validation_file))
+                       training_file=record("training_file"), validation_file=record("validation_file"))
 
 
-def estimate(spec: FineTuneSpec, facts: dict[str, DatasetFacts], model: str | None,
-             prices: dict[str, float]) -> Estimate:
-    train = facts[spec.training_file.rel]
+def estimate(spec: FineTuneSpec, facts: SpecFacts, model: str | None, prices: dict[str, float]) -> Estimate:
+    train = facts["training_file"]
     epochs = cost.resolve_epochs(train.examples, spec.n_epochs)
     usd = cost.estimate_cost(train.billing_tokens, epochs, model, prices) if model else None
     return Estimate(train.examples, train.billing_tokens, epochs, train.billing_tokens * epochs, usd)
@@ -144,13 +144,14 @@ def _stats(entry: LockEntry | None, inputs: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _plan_spec(spec: FineTuneSpec, entry: LockEntry | None, observed: Observed, facts: dict[str, DatasetFacts],
-               parent_model: str | None, parent_busy: bool, opts: PlanOptions) -> list[Action]:
+def _plan_spec(spec: FineTuneSpec, entry: LockEntry | None, observed: Observed, facts: SpecFacts,
+               parent_model: str | None, parent_busy: bool, root_base: str | None,
+               opts: PlanOptions) -> list[Action]:
     inputs = desired_inputs(spec, facts, parent_model)
     fp = fingerprint(inputs) if inputs["base_model"] else None
     common = dict(spec=spec.name, provider=spec.provider, fingerprint=fp, inputs=inputs,
                   model_before=entry.model if entry else None, after=(spec.parent,) if parent_busy else ())
-    est = estimate(spec, facts, inputs["base_model"] or (parent_model or None), opts.prices)
+    est = estimate(spec, facts, root_base, opts.prices)
     view = observed.view(spec.provider)
     if parent_busy:
         reasons = [f"parent spec {spec.parent!r} is being trained; this continues from its new model"]
@@ -251,25 +252,29 @@ def _shutdown_of(model: str | None, provider: str, observed: Observed) -> str | 
     return known.isoformat() if known else None
 
 
-def make_plan(specs: list[FineTuneSpec], lock: Lockfile, observed: Observed, facts: dict[str, DatasetFacts],
+def make_plan(specs: list[FineTuneSpec], lock: Lockfile, observed: Observed, facts: dict[str, SpecFacts],
               opts: PlanOptions) -> Plan:
+    """``facts`` maps each spec name to the facts of its dataset files."""
     actions: list[Action] = []
     notices: list[Notice] = []
     unchanged: list[str] = []
     busy: set[str] = set()  # specs whose model will change in this apply
     names = {s.name for s in specs}
+    root_base: dict[str, str | None] = {}  # spec -> the base model at the top of its chain (prices, limits)
     for spec in specs:  # dependency order: parents first
         entry = lock.get(spec.name)
         parent_entry = lock.get(spec.parent) if spec.parent else None
         parent_model = parent_entry.model if parent_entry else None
+        root_base[spec.name] = spec.base_model or root_base.get(spec.parent) or (
+            catalog.base_of(parent_model) if parent_model else None)
         parent_busy = bool(spec.parent) and (spec.parent in busy or parent_model is None)
-        for ref in (spec.training_file, spec.validation_file):
-            if ref is not None and facts[ref.rel].errors:
-                f = facts[ref.rel]
+        for f in facts[spec.name].values():
+            if f.errors:
                 notices.append(Notice("error", f"{f.rel} has {f.errors} error(s); fix it before training"
                                       + (": " + "; ".join(f.error_lines[:3]) if f.error_lines else ""),
                                       spec=spec.name))
-        spec_actions = _plan_spec(spec, entry, observed, facts, parent_model, parent_busy, opts)
+        spec_actions = _plan_spec(spec, entry, observed, facts[spec.name], parent_model, parent_busy,
+                                  root_base[spec.name], opts)
         if entry and entry.protect != spec.protect and not spec_actions:
             spec_actions = [Action(spec=spec.name, kind="update", provider=spec.provider, model_before=entry.model,
                                    model_after=entry.model, reasons=(
@@ -284,7 +289,7 @@ def make_plan(specs: list[FineTuneSpec], lock: Lockfile, observed: Observed, fac
         notices += _lifecycle(spec.name, spec.provider, model, "pinned model",
                               (entry.model_shutdown_date if entry else None) or _shutdown_of(model, spec.provider,
                                                                                             observed), opts)
-        base_model = spec.base_model or (catalog.base_of(parent_model) if parent_model else None)
+        base_model = root_base[spec.name]
         if base_model and not (model and _shutdown_of(model, spec.provider, observed)):
             notices += _lifecycle(spec.name, spec.provider, base_model, "base model",
                                   _shutdown_of(base_model, spec.provider, observed), opts)

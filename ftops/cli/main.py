@@ -6,11 +6,14 @@ KeyboardInterrupt -> exit 130; anything else is a bug -> short report without lo
 
 from __future__ import annotations
 
+import logging
 import sys
 import traceback
+from pathlib import Path
 
 import typer
 
+from ftops.cli import context
 from ftops.cli.output import EXIT_BUG, EXIT_ERROR, EXIT_INTERRUPTED, style
 from ftops.errors import FtopsError
 
@@ -25,6 +28,27 @@ app = typer.Typer(
 
 
 _registered: list[bool] = []
+
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        typer.echo(f"ftops {version('ftops')}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _global(
+    directory: Path = typer.Option(None, "--directory", "-C", help="Run as if started in this directory."),
+    verbose: int = typer.Option(0, "--verbose", "-v", count=True, help="More output (retries, requests)."),
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Show the version."),
+) -> None:
+    context.current.directory = (directory or Path.cwd()).resolve()
+    context.current.verbose = verbose
+    if verbose:
+        logging.basicConfig(level=logging.INFO if verbose == 1 else logging.DEBUG,
+                            format="%(levelname)s %(name)s: %(message)s")
 
 
 def _register() -> None:
@@ -56,9 +80,10 @@ def report_bug(exc: BaseException) -> int:
     return EXIT_BUG
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run the CLI and return its exit code (used by ``run`` and by tests)."""
+def main(argv: list[str] | None = None, *, runtime: context.Runtime | None = None) -> int:
+    """Run the CLI and return its exit code (used by ``run`` and by tests, which may inject a runtime)."""
     _register()
+    context.current = context.Invocation(runtime=runtime or context.Runtime())
     try:
         result = app(args=argv, prog_name="ftops", standalone_mode=False)
     except FtopsError as exc:
@@ -68,15 +93,15 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_INTERRUPTED
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else EXIT_ERROR)
-    except Exception as exc:  # click usage errors carry their own exit code
-        import click
-
-        if isinstance(exc, click.exceptions.Abort):
-            typer.echo("aborted", err=True)
-            return EXIT_INTERRUPTED
-        if isinstance(exc, click.ClickException):
+    except typer.Abort:
+        typer.echo("aborted", err=True)
+        return EXIT_INTERRUPTED
+    except typer.Exit as exc:
+        return int(getattr(exc, "exit_code", 0) or 0)
+    except Exception as exc:
+        if hasattr(exc, "show") and hasattr(exc, "exit_code"):  # click/typer usage errors: user errors
             exc.show()
-            return EXIT_ERROR  # usage errors are user errors; exit 2 means "changes pending"
+            return EXIT_ERROR  # not 2: exit 2 means "changes pending"
         return report_bug(exc)
     return result if isinstance(result, int) else 0
 

@@ -1,9 +1,257 @@
-"""validate, plan, apply, status, output: the commands that work on a project."""
+"""validate, plan, apply, status, output: the commands that work on a project. Each returns an exit code."""
 
 from __future__ import annotations
 
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import List, Optional
+
 import typer
+
+from ftops.cli import context
+from ftops.cli.output import EXIT_CHANGES, EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, echo, emit_json, use_colour, warn
+from ftops.config import find_root
+from ftops.errors import PlanError
+
+
+class Format(str, Enum):
+    text = "text"
+    markdown = "markdown"
+    json = "json"
+
+
+def _root() -> Path:
+    return find_root(context.current.directory)
+
+
+def _dataset_messages(ws) -> int:
+    """Print dataset errors and warnings for every spec; return the number of errors."""
+    errors = 0
+    for name, roles in ws.reports.items():
+        for role, report in roles.items():
+            for finding in report.errors:
+                echo(f"error: {report.path}:{finding.line}: [{finding.code}] {finding.message} ({name}.{role})",
+                     err=True)
+                errors += 1
+            for warning in report.warnings:
+                lines = f" (lines {', '.join(map(str, warning.lines[:5]))}{'...' if len(warning.lines) > 5 else ''})" \
+                    if warning.lines else ""
+                warn(f"{report.path}: [{warning.code}] {warning.message}{lines}")
+        for finding in ws.overlap.get(name, []):
+            warn(f"{name}: {getattr(finding, 'message', finding)}")
+    return errors
+
+
+def validate() -> int:
+    """Check ftops.yaml, every spec, the lockfile and every dataset, without contacting any provider."""
+    from ftops.workspace import load_workspace
+
+    ws = load_workspace(_root())
+    errors = _dataset_messages(ws)
+    if errors:
+        echo(f"{errors} dataset error(s); fix them before planning.", err=True)
+        return EXIT_ERROR
+    echo(f"OK: {len(ws.specs)} spec(s), {len(ws.lock.entries)} lockfile entr{'y' if len(ws.lock.entries) == 1 else 'ies'}.")
+    return EXIT_OK
+
+
+def _make_plan(ws, *, refresh: bool, prune: bool, targets: list[str]):
+    from ftops.workspace import ProviderPool, build_plan, observe
+
+    unknown = sorted(set(targets) - {s.name for s in ws.specs} - set(ws.lock.entries))
+    if unknown:
+        raise PlanError(f"--target names no spec: {', '.join(unknown)}")
+    pool = ProviderPool(ws.config) if refresh else None
+    try:
+        observed = observe(ws, pool)
+    except BaseException:
+        if pool:
+            pool.close()
+        raise
+    plan = build_plan(ws, observed, prune=prune, targets=frozenset(targets), today=context.current.runtime.today())
+    return plan, pool
+
+
+def _render(plan, ws, fmt: Format, colour: bool) -> str:
+    source = ", ".join(sorted({s.provider for s in ws.specs})) or "no provider"
+    if fmt == Format.json:
+        from ftops.render.json_plan import render_json
+
+        return render_json(plan, ws)
+    if fmt == Format.markdown:
+        from ftops.render.markdown import render_markdown
+
+        return render_markdown(plan, ws)
+    from ftops.render.text import render_text
+
+    return render_text(plan, source=source, colour=colour)
+
+
+def plan(
+    format: Format = typer.Option(Format.text, "--format", "-f", help="text, markdown (for PR comments) or json."),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Also save the plan (JSON) for `ftops apply FILE`."),
+    detailed_exitcode: bool = typer.Option(False, "--detailed-exitcode",
+                                           help="Exit 0 with no changes, 2 with changes, 1 on error."),
+    no_refresh: bool = typer.Option(False, "--no-refresh", help="Plan from the lockfile alone; no credentials."),
+    target: Optional[List[str]] = typer.Option(None, "--target", "-t", help="Only these specs (repeatable)."),
+    prune: bool = typer.Option(False, "--prune", help="Plan deleting models of removed specs (never protected)."),
+) -> int:
+    """Show what apply would change, why, and what it would cost."""
+    from ftops.workspace import load_workspace
+
+    ws = load_workspace(_root())
+    if _dataset_messages(ws):
+        return EXIT_ERROR
+    the_plan, pool = _make_plan(ws, refresh=not no_refresh, prune=prune, targets=target or [])
+    if pool:
+        pool.close()
+    echo(_render(the_plan, ws, format, use_colour()))
+    if out:
+        from ftops.savedplan import save_plan
+
+        save_plan(out, the_plan, ws, prune=prune, targets=target or [])
+        echo(f"Saved plan to {out}; apply exactly it with `ftops apply {out}`.", err=True)
+    if the_plan.errors:
+        return EXIT_ERROR
+    if detailed_exitcode and the_plan.has_changes:
+        return EXIT_CHANGES
+    return EXIT_OK
+
+
+def _confirm(auto_approve: bool) -> None:
+    if auto_approve:
+        return
+    if not sys.stdin.isatty():
+        raise PlanError("refusing to apply without --auto-approve: there is no terminal to confirm on")
+    if not typer.confirm("Apply these changes?", default=False):
+        raise typer.Exit(EXIT_ERROR)
+
+
+def apply(
+    planfile: Optional[Path] = typer.Argument(None, help="A plan saved with `ftops plan --out FILE`."),
+    auto_approve: bool = typer.Option(False, "--auto-approve", "-y", help="Do not ask for confirmation."),
+    wait: bool = typer.Option(False, "--wait", help="Follow jobs until they finish and record their models."),
+    prune: bool = typer.Option(False, "--prune", help="Delete models of removed specs (never protected ones)."),
+    target: Optional[List[str]] = typer.Option(None, "--target", "-t", help="Only these specs (repeatable)."),
+    lock_timeout: float = typer.Option(0.0, "--lock-timeout", help="Wait this long for another apply to finish."),
+    wait_timeout: Optional[float] = typer.Option(None, "--wait-timeout", help="Stop following jobs after this "
+                                                 "many seconds (they keep running)."),
+) -> int:
+    """Make the providers match the specs; record the resulting models in ftops.lock."""
+    from ftops.apply import Applier, ApplyOptions, Interrupted
+    from ftops.projectlock import ProjectLock
+    from ftops.lockstore import LockStore
+    from ftops.render.text import render_text
+    from ftops.workspace import load_workspace
+
+    root = _root()
+    from ftops.config import load_config
+
+    with ProjectLock(load_config(root).state_dir, timeout=lock_timeout):
+        ws = load_workspace(root)
+        if _dataset_messages(ws):
+            return EXIT_ERROR
+        if planfile is not None:
+            from ftops.savedplan import load_saved_plan
+
+            saved = load_saved_plan(planfile, ws)
+            prune, target = saved.prune, saved.targets
+        the_plan, pool = _make_plan(ws, refresh=True, prune=prune, targets=target or [])
+        try:
+            if planfile is not None:
+                saved.check_matches(the_plan)
+            echo(render_text(the_plan, source="providers", colour=use_colour()))
+            if the_plan.errors:
+                echo("Not applying: the plan has errors.", err=True)
+                return EXIT_ERROR
+            if not the_plan.has_changes:
+                echo("Nothing to do.")
+                return EXIT_OK
+            _confirm(auto_approve)
+            rt = context.current.runtime
+            opts = ApplyOptions(project=ws.config.project, wait=wait, poll_interval=rt.poll_interval,
+                                timeout=wait_timeout, sleep=rt.sleep, now=rt.now, say=echo)
+            store = LockStore(ws.config.lockfile, ws.lock)
+            applier = Applier(the_plan, {s.name: s for s in ws.specs}, store, pool, opts)
+            try:
+                outcomes = applier.run()
+            except Interrupted:
+                _interrupted(store)
+                return EXIT_INTERRUPTED
+            if planfile is not None:
+                from ftops.savedplan import mark_applied
+
+                mark_applied(planfile)
+        finally:
+            pool.close()
+    failed = [o for o in outcomes if not o.ok]
+    in_flight = [o for o in outcomes if o.in_flight]
+    echo(f"\nApply finished: {len(outcomes) - len(failed)} done, {len(failed)} failed"
+         + (f", {len(in_flight)} job(s) still running (run `ftops apply` again to record them)" if in_flight
+            else "") + ".")
+    return EXIT_ERROR if failed else EXIT_OK
+
+
+def _interrupted(store) -> None:
+    echo("\nInterrupted. The lockfile is consistent; in flight:", err=True)
+    for name, entry in sorted(store.current.entries.items()):
+        if entry.pending:
+            echo(f"  {name}: job {entry.pending.get('job_id') or '(not started)'} "
+                 f"{entry.pending.get('status')}", err=True)
+    echo("Run `ftops apply` again to pick them up; started jobs are adopted, never started twice.", err=True)
+
+
+def status(json_out: bool = typer.Option(False, "--json", help="Machine-readable output.")) -> int:
+    """What the lockfile pins, what is in flight, and when each model shuts down (no provider calls)."""
+    from ftops.status import collect_status
+
+    from ftops.config import load_config
+    from ftops.lockfile import read_lockfile
+
+    config = load_config(_root())
+    rows = collect_status(read_lockfile(config.lockfile, config.rel(config.lockfile)),
+                          context.current.runtime.today())
+    if json_out:
+        emit_json({"models": rows})
+        return EXIT_OK
+    if not rows:
+        echo("The lockfile pins no models yet. Run `ftops plan`.")
+    for row in rows:
+        echo(f"{row['name']}: {row['model'] or '(no model yet)'}  [{row['provider']}]")
+        if row.get("pending"):
+            echo(f"    pending: job {row['pending'].get('job_id') or '(not started)'} {row['pending'].get('status')}")
+        for label in ("model_shutdown_date", "base_model_shutdown_date"):
+            if row.get(label):
+                echo(f"    {label.replace('_', ' ')}: {row[label]} ({row[label.replace('date', 'days_left')]} days left)")
+    return EXIT_OK
+
+
+def output(name: Optional[str] = typer.Argument(None, help="A spec name; all models when omitted."),
+           json_out: bool = typer.Option(False, "--json", help="Machine-readable output.")) -> int:
+    """Print pinned model names (one name: just the model, for scripts)."""
+    from ftops.config import load_config
+    from ftops.lockfile import read_lockfile
+
+    config = load_config(_root())
+    lock = read_lockfile(config.lockfile, config.rel(config.lockfile))
+    models = {n: e.model for n, e in sorted(lock.entries.items())}
+    if name is not None:
+        if not models.get(name):
+            raise PlanError(f"no model is pinned for {name!r}" + ("" if name in models else " (not in the lockfile)"))
+        if json_out:
+            emit_json({name: models[name]})
+        else:
+            echo(models[name])
+        return EXIT_OK
+    if json_out:
+        emit_json(models)
+    else:
+        for n, m in models.items():
+            echo(f"{n} = {m or '(none yet)'}")
+    return EXIT_OK
 
 
 def register(app: typer.Typer) -> None:
-    pass
+    for command in (validate, plan, apply, status, output):
+        app.command()(command)

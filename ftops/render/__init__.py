@@ -1,0 +1,1 @@
+"""Plans rendered for people (text, markdown) and for programs (json)."""

@@ -1,0 +1,35 @@
+"""Words and numbers shared by every plan format."""
+
+from __future__ import annotations
+
+from ftops.plan import Action, Plan
+
+SYMBOLS = {"create": "+", "adopt": "<", "replace": "~", "drift": "!", "retry": "↻", "wait": "…",
+           "record": "=", "update": "~", "forget": "-", "delete": "x"}
+ORDER = ("create", "adopt", "replace", "drift", "retry", "wait", "record", "update", "forget", "delete")
+
+
+def usd(value: float | None) -> str:
+    if value is None:
+        return "unknown"
+    return f"${value:,.2f}" if value >= 0.01 or value == 0 else f"${value:,.4f}"
+
+
+def count_line(plan: Plan) -> str:
+    counts = {k: sum(1 for a in plan.actions if a.kind == k) for k in ORDER}
+    parts = [f"{n} to {k}" for k, n in counts.items() if n]
+    return ", ".join(parts) if parts else "no changes"
+
+
+def estimate_text(action: Action) -> str:
+    est = action.estimate
+    if not est or not action.launches:
+        return ""
+    return (f"{est.examples:,} examples, {est.billing_tokens:,} tokens x {est.epochs} epochs = "
+            f"{est.trained_tokens:,} trained tokens, est. {usd(est.usd)}")
+
+
+def model_change(action: Action) -> str:
+    before = action.model_before or "(none)"
+    after = action.model_after or ("(removed from lockfile)" if action.kind in ("forget", "delete") else before)
+    return before if before == after else f"{before} -> {after}"

@@ -1,0 +1,152 @@
+"""Shared fixtures: a real emulator on loopback and real projects in temp dirs, driven through the CLI.
+
+Nothing of ftops is patched. Time is injected: the CLI's sleep advances the emulator's clock instead of waiting,
+so `apply --wait` follows a job through its whole lifecycle in milliseconds.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import yaml
+
+from ftops.cli.context import Runtime
+from ftops.cli.main import main
+from ftops.emulator import EmulatorConfig, start
+
+TEST_KEY_ENV = "FTOPS_TEST_KEY"
+TEST_KEY = "test-key-not-a-secret"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_env(monkeypatch, tmp_path_factory):
+    monkeypatch.setenv(TEST_KEY_ENV, TEST_KEY)
+    monkeypatch.setenv("FTOPS_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "ftops-cache"))
+    for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "OPENAI_ORG_ID", "OPENAI_PROJECT_ID", "FTOPS_TODAY",
+                 "NO_COLOR", "FORCE_COLOR"):
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
+def emulator(tmp_path):
+    emu = start(EmulatorConfig(state_dir=tmp_path / "emulator-state", job_duration=10.0))
+    try:
+        yield emu
+    finally:
+        emu.stop()
+
+
+def chat_example(i: int, *, answer: str | None = None) -> dict[str, Any]:
+    return {"messages": [
+        {"role": "system", "content": "You are a terse assistant."},
+        {"role": "user", "content": f"What is {i} plus {i}?"},
+        {"role": "assistant", "content": answer or f"{i} plus {i} is {2 * i}."},
+    ]}
+
+
+def write_jsonl(path: Path, rows: list[dict[str, Any]]) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    return path
+
+
+@dataclass
+class Result:
+    rc: int
+    out: str
+    err: str
+
+    @property
+    def all(self) -> str:
+        return self.out + self.err
+
+
+class Project:
+    """A real ftops project in a temp dir, pointed at the test's emulator."""
+
+    def __init__(self, root: Path, emu):
+        self.root = root
+        self.emu = emu
+        self.sleeps: list[float] = []
+
+    # -- files --
+    def write(self, rel: str, text: str) -> Path:
+        path = self.root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+        return path
+
+    def dataset(self, rel: str, n: int = 12, *, start: int = 0, **kw) -> Path:
+        return write_jsonl(self.root / rel, [chat_example(i, **kw) for i in range(start, start + n)])
+
+    def spec(self, name: str, **fields: Any) -> Path:
+        body = {"name": name, "base_model": "gpt-4o-mini-2024-07-18", "suffix": name[:40],
+                "training_file": f"../data/{name}.jsonl"}
+        body.update(fields)
+        return self.write(f"specs/{name}.yaml", yaml.safe_dump(body, sort_keys=False))
+
+    def lock_text(self) -> str:
+        return (self.root / "ftops.lock").read_text(encoding="utf-8")
+
+    def lock(self) -> dict[str, Any]:
+        path = self.root / "ftops.lock"
+        return yaml.safe_load(path.read_text(encoding="utf-8")) if path.exists() else {}
+
+    def model(self, name: str) -> str | None:
+        return ((self.lock().get("models") or {}).get(name) or {}).get("model")
+
+    # -- the CLI --
+    def run(self, *args: str, runtime: Runtime | None = None) -> Result:
+        out, err = io.StringIO(), io.StringIO()
+        runtime = runtime or Runtime(sleep=self.fake_sleep, poll_interval=5.0)
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            rc = main(["-C", str(self.root), *args], runtime=runtime)
+        return Result(rc, out.getvalue(), err.getvalue())
+
+    def fake_sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.advance(seconds)
+
+    # -- the emulator's admin API --
+    def admin(self, method: str, path: str, body: dict | None = None) -> Any:
+        response = httpx.request(method, f"{self.emu.admin_url}/{path.lstrip('/')}", json=body, timeout=30)
+        response.raise_for_status()
+        return response.json()
+
+    def advance(self, seconds: float) -> None:
+        self.admin("POST", "clock", {"advance": seconds})
+
+    def finish_jobs(self) -> None:
+        self.advance(3600)
+
+    def jobs(self) -> list[dict[str, Any]]:
+        return self.admin("GET", "state")["jobs"]
+
+
+@pytest.fixture
+def project(tmp_path, emulator) -> Project:
+    root = tmp_path / "proj"
+    root.mkdir()
+    (root / "ftops.yaml").write_text(yaml.safe_dump({
+        "project": "testproj",
+        "default_provider": "emu",
+        "providers": {"emu": {"type": "openai", "base_url": emulator.url, "api_key_env": TEST_KEY_ENV,
+                              "max_retries": 3}},
+    }, sort_keys=False), encoding="utf-8")
+    return Project(root, emulator)
+
+
+@pytest.fixture
+def no_terminal(monkeypatch):
+    """stdin that is not a terminal, as in CI."""
+    monkeypatch.setattr("sys.stdin", io.StringIO(""))
+
+
