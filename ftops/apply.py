@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import threading
 import time
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Callable
@@ -22,7 +23,7 @@ from ftops.lockstore import LockStore
 from ftops.plan import Action, Plan
 from ftops.providers import base as states
 from ftops.providers.base import JobRequest, Provider, RemoteJob
-from ftops.refresh import META_FINGERPRINT, META_PROJECT, META_SPEC
+from ftops.refresh import META_ATTEMPT, META_FINGERPRINT, META_PROJECT, META_SPEC
 from ftops.spec import FineTuneSpec
 
 
@@ -66,6 +67,7 @@ class Applier:
         self.outcomes: list[Outcome] = []
         self._out_mutex = threading.Lock()
         self._finished_models: dict[str, str] = {}  # spec -> model recorded during this apply
+        self._upload_locks: dict[tuple[str, str], threading.Lock] = {}
 
     # -- orchestration -----------------------------------------------------------------------------------
     def run(self) -> list[Outcome]:
@@ -142,6 +144,10 @@ class Applier:
         return self._launch(replace(action, inputs=inputs, fingerprint=fingerprint(inputs), after=()))
 
     # -- steps -------------------------------------------------------------------------------------------
+    def _upload_lock(self, provider: str, sha256: str) -> threading.Lock:
+        with self._out_mutex:
+            return self._upload_locks.setdefault((provider, sha256), threading.Lock())
+
     def _set_pending(self, action: Action, **changes) -> LockEntry:
         def change(entry: LockEntry | None) -> LockEntry:
             entry = entry or LockEntry(name=action.spec, provider=action.provider)
@@ -174,26 +180,30 @@ class Applier:
                 continue
             if self.opts.stop.is_set():
                 raise Interrupted()
-            file_id = (record.get("file_ids") or {}).get(action.provider) or \
-                self.store.file_id(action.provider, record["sha256"])
-            if file_id is None:
-                spec = self.specs[action.spec]
-                ref = spec.training_file if role == "training_file" else spec.validation_file
-                file_id = provider.upload_file(ref.path, sha256=record["sha256"]).id
-                self.opts.say(f"{action.spec}: uploaded {record['path']} as {file_id}")
+            with self._upload_lock(action.provider, record["sha256"]):  # one upload per content and provider
+                file_id = (record.get("file_ids") or {}).get(action.provider) or \
+                    self.store.file_id(action.provider, record["sha256"])
+                if file_id is None:
+                    spec = self.specs[action.spec]
+                    ref = spec.training_file if role == "training_file" else spec.validation_file
+                    file_id = provider.upload_file(ref.path, sha256=record["sha256"]).id
+                    self.opts.say(f"{action.spec}: uploaded {record['path']} as {file_id}")
+                self._set_pending(action, inputs=dict(inputs, **{role: dict(
+                    record, file_ids={**(record.get("file_ids") or {}), action.provider: file_id})}))
             file_ids[role] = file_id
-            record = dict(record, file_ids={**(record.get("file_ids") or {}), action.provider: file_id})
-            inputs = dict(inputs, **{role: record})
-            self._set_pending(action, inputs=inputs)
+            inputs = self.store.get(action.spec).pending["inputs"]
         metadata = {META_PROJECT: self.opts.project, META_SPEC: action.spec, META_FINGERPRINT: action.fingerprint}
         job = provider.find_job(metadata)
+        if job is not None and job.state == states.SUCCEEDED and job.fine_tuned_model == action.model_before:
+            job = None  # that job made the model being replaced (e.g. deleted behind our back): train anew
         if job is not None:
             self.opts.say(f"{action.spec}: adopting job {job.id} (started earlier for these inputs)")
         else:
             spec = self.specs[action.spec]
             request = JobRequest(model=inputs["base_model"], training_file=file_ids["training_file"],
                                  validation_file=file_ids.get("validation_file"), suffix=spec.suffix, seed=spec.seed,
-                                 method=spec.method, metadata={**spec.metadata, **metadata},
+                                 method=spec.method,
+                                 metadata={**spec.metadata, **metadata, META_ATTEMPT: uuid.uuid4().hex},
                                  integrations=list(spec.integrations) or None)
             job = provider.create_job(request)
             self.opts.say(f"{action.spec}: started job {job.id} ({inputs['base_model']})")

@@ -258,13 +258,14 @@ def make_plan(specs: list[FineTuneSpec], lock: Lockfile, observed: Observed, fac
     actions: list[Action] = []
     notices: list[Notice] = []
     unchanged: list[str] = []
-    busy: set[str] = set()  # specs whose model will change in this apply
+    busy: set[str] = set()  # specs whose model will change in this apply, to a model not known yet
+    recorded: dict[str, str] = {}  # specs whose finished job this apply records: spec -> its new model
     names = {s.name for s in specs}
     root_base: dict[str, str | None] = {}  # spec -> the base model at the top of its chain (prices, limits)
     for spec in specs:  # dependency order: parents first
         entry = lock.get(spec.name)
         parent_entry = lock.get(spec.parent) if spec.parent else None
-        parent_model = parent_entry.model if parent_entry else None
+        parent_model = recorded.get(spec.parent) or (parent_entry.model if parent_entry else None)
         root_base[spec.name] = spec.base_model or root_base.get(spec.parent) or (
             catalog.base_of(parent_model) if parent_model else None)
         parent_busy = bool(spec.parent) and (spec.parent in busy or parent_model is None)
@@ -282,8 +283,11 @@ def make_plan(specs: list[FineTuneSpec], lock: Lockfile, observed: Observed, fac
                                        "(lockfile only; no training)",))]
         if not spec_actions:
             unchanged.append(spec.name)
-        if any(a.kind in LAUNCHES or a.kind in ("wait", "adopt") for a in spec_actions):
-            busy.add(spec.name)
+        for a in spec_actions:
+            if a.kind == "record" and a.model_after and a.model_after.startswith("ft:"):
+                recorded[spec.name] = a.model_after
+            elif a.kind in LAUNCHES or a.kind in ("wait", "adopt", "record"):
+                busy.add(spec.name)
         actions.extend(spec_actions)
         model = entry.model if entry else None
         notices += _lifecycle(spec.name, spec.provider, model, "pinned model",
@@ -305,7 +309,7 @@ def make_plan(specs: list[FineTuneSpec], lock: Lockfile, observed: Observed, fac
                 level = "error" if days < 0 else "warning"
                 text = (f"{spec.provider} stopped accepting new fine-tuning jobs on {cutoff}" if days < 0 else
                         f"{spec.provider} accepts new fine-tuning jobs until {cutoff}: {days} days left to train")
-                notices.append(Notice(level, text, spec=spec.name, date=str(cutoff), days_left=days))
+                notices.append(Notice(level, text, date=str(cutoff), days_left=days))
     for name in sorted(set(lock.entries) - names):
         entry = lock.entries[name]
         protected = entry.protect
@@ -318,6 +322,7 @@ def make_plan(specs: list[FineTuneSpec], lock: Lockfile, observed: Observed, fac
                                   reasons=(why,)))
     if opts.targets:
         actions = [a for a in actions if a.spec in opts.targets]
+        notices = [n for n in notices if n.spec is None or n.spec in opts.targets]
     costs = [a.estimate.usd for a in actions if a.launches and a.estimate and a.estimate.usd is not None]
     total = round(sum(costs), 4) if costs else None
     for a in actions:

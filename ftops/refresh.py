@@ -14,6 +14,7 @@ from ftops.spec import FineTuneSpec
 META_PROJECT = "ftops_project"
 META_SPEC = "ftops_spec"
 META_FINGERPRINT = "ftops_fingerprint"
+META_ATTEMPT = "ftops_attempt"  # unique per launch, so a retried create finds exactly its own job
 
 
 @dataclass(frozen=True)

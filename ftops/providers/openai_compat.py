@@ -146,7 +146,8 @@ class OpenAICompatProvider:
         return None
 
     def create_job(self, request: JobRequest) -> RemoteJob:
-        """Create a job, never twice: after an ambiguous failure, look for the job by its metadata first."""
+        """Create a job, never twice: after an ambiguous failure (the request may or may not have landed), look
+        for the job by its metadata (which carries a per-attempt id) before sending it again."""
         body = self.job_body(request)
         last: ProviderError | None = None
         for attempt in range(CREATE_ATTEMPTS):
