@@ -50,11 +50,11 @@ class EmulatorHTTPServer(ThreadingHTTPServer):
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "ftops-emulator"
-    sys_version = ""
     server: EmulatorHTTPServer
 
     def setup(self) -> None:
         super().setup()
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # headers and body: no 40 ms stall
         with self.server.connections_lock:
             self.server.connections.add(self.connection)
 
@@ -62,6 +62,9 @@ class Handler(BaseHTTPRequestHandler):
         with self.server.connections_lock:
             self.server.connections.discard(self.connection)
         super().finish()
+
+    def version_string(self) -> str:
+        return self.server_version
 
     def log_message(self, format, *args) -> None:  # quiet: tests and `serve` keep stdout for the URL
         pass
@@ -74,6 +77,7 @@ class Handler(BaseHTTPRequestHandler):
     def send_error(self, code, message=None, explain=None) -> None:
         """The stdlib's parse errors (bad request line, huge headers, ...) as envelopes."""
         self.close_connection = True
+        self.request_version = self.protocol_version  # an unparsable line would otherwise get a bare HTTP/0.9 body
         self._send(ApiError(code, message or reason(code)), "req_" + secrets.token_hex(16))
 
     def _handle(self) -> None:
@@ -125,6 +129,7 @@ class Handler(BaseHTTPRequestHandler):
                 return route, m.groupdict(), None
             if m:
                 allowed.append(route.method)
+        allowed = sorted(set(allowed))
         if allowed:
             error = ApiError(405, f"Method {self.command} is not allowed for {path}; use {', '.join(allowed)}.",
                              headers={"allow": ", ".join(allowed)})

@@ -45,6 +45,7 @@ def components() -> dict:
     return {"components": comps, "paths": doc["paths"]}
 
 
+@lru_cache(maxsize=None)
 def validator(schema_name: str) -> Draft202012Validator:
     schema = {"$ref": f"#/components/schemas/{schema_name}", "components": components()["components"]}
     return Draft202012Validator(schema, format_checker=FormatChecker())
