@@ -1,0 +1,122 @@
+"""The plan as a pull-request comment (GitHub-flavoured markdown).
+
+The first line is a hidden marker, so a workflow finds its own comment and updates it in place. Then what a
+reviewer needs first: the summary, errors and warnings, one table row per action and the total; then one
+collapsible ``<details>`` per spec. GitHub refuses comments over 65,536 characters, so the details (and, for a
+very large plan, the table rows) are cut with a note once the comment would pass ``LIMIT``.
+"""
+
+from __future__ import annotations
+
+from itertools import groupby
+
+from ftops.plan import Action, Notice, Plan
+from ftops.render.common import SYMBOLS, count_line, model_change, usd
+from ftops.workspace import Workspace
+
+MARKER = "<!-- ftops-plan -->"
+LIMIT = 60_000  # GitHub's 65,536 less room for what a workflow may wrap around the comment
+CUT_NOTE = "\n_{n} more {what} left out to stay under GitHub's comment size limit; run `ftops plan` for all._\n"
+HEADER = ("| | Spec | Action | Why | Examples | Trained tokens | Est. cost | Pinned model (now -> after) |\n"
+          "|---|---|---|---|--:|--:|--:|---|")
+
+
+def cell(text: object) -> str:
+    """Text that stays inside one table cell and renders as written."""
+    return (str(text).replace("\\", "\\\\").replace("|", "\\|").replace("<", "&lt;")
+            .replace("\r\n", "<br>").replace("\n", "<br>"))
+
+
+def code(text: object) -> str:
+    return f"`{cell(text)}`" if text not in (None, "") else ""
+
+
+def _value(value: object) -> str:
+    if value is None:
+        return "(none)"
+    if isinstance(value, str) and len(value) == 64 and all(c in "0123456789abcdef" for c in value):
+        return f"sha256 {value[:12]}…"
+    return str(value)
+
+
+def _notice(notice: Notice) -> str:
+    icon = ":x: **error**" if notice.level == "error" else ":warning: **warning**"
+    who = f"{code(notice.spec)}: " if notice.spec else ""
+    return f"- {icon} {who}{cell(notice.message)}"
+
+
+def _row(action: Action) -> str:
+    est = action.estimate if action.launches else None
+    figures = (f"{est.examples:,}", f"{est.trained_tokens:,}", usd(est.usd)) if est else ("", "", "")
+    return "| " + " | ".join([SYMBOLS[action.kind], code(action.spec), f"**{action.kind}**",
+                              cell("; ".join(action.reasons)), *figures, cell(model_change(action))]) + " |"
+
+
+def _count(value: int | None) -> str:
+    return "(none)" if value is None else f"{value:,}"
+
+
+def _before_after(pair: list) -> str:
+    before, after = pair
+    if before == after:
+        return _count(after)
+    text = f"{_count(before)} -> {_count(after)}"
+    return text + (f" ({after - before:+,})" if isinstance(before, int) and isinstance(after, int) else "")
+
+
+def _details(spec: str, actions: list[Action]) -> str:
+    kinds = ", ".join(a.kind for a in actions)
+    lines = [f"<details><summary>{SYMBOLS[actions[0].kind]} <code>{cell(spec)}</code>: {kinds}</summary>", ""]
+    for action in actions:
+        lines += [f"- {cell(reason)}" for reason in action.reasons]
+        if action.after:
+            lines.append(f"- runs after: {', '.join(code(a) for a in action.after)}")
+        if action.job_id:
+            lines.append(f"- job: {code(action.job_id)}")
+        if action.changes:
+            lines += ["", "| Field | Before | After |", "|---|---|---|"]
+            lines += [f"| {code(c.field)} | {code(_value(c.before))} | {code(_value(c.after))} |"
+                      for c in action.changes]
+        if action.stats:
+            lines += ["", "| Dataset | Examples | Tokens |", "|---|--:|--:|"]
+            lines += [f"| {code(role)} | {_before_after(f['examples'])} | {_before_after(f['tokens'])} |"
+                      for role, f in action.stats.items()]
+        lines.append("")
+    lines.append("</details>")
+    return "\n".join(lines)
+
+
+def _summary(plan: Plan, ws: Workspace) -> list[str]:
+    lines = [MARKER, f"### ftops plan for `{cell(ws.config.project)}`: {count_line(plan)}", ""]
+    if not plan.refreshed:
+        lines += ["> [!NOTE]", "> Planned with `--no-refresh`: from the lockfile alone. Jobs and models on the "
+                  "providers were not checked (drift and finished jobs do not show).", ""]
+    if plan.notices:
+        lines += [_notice(n) for n in plan.notices] + [""]
+    return lines
+
+
+def _fit(parts: list[str], room: int, what: str) -> tuple[list[str], str]:
+    """As many of ``parts`` as fit in ``room`` characters, and the note that says how many were left out."""
+    kept: list[str] = []
+    for part in parts:
+        if len(part) + 2 > room - len(CUT_NOTE) - 20:
+            return kept, CUT_NOTE.format(n=len(parts) - len(kept), what=what)
+        room -= len(part) + 2
+        kept.append(part)
+    return kept, ""
+
+
+def render_markdown(plan: Plan, ws: Workspace) -> str:
+    head = "\n".join(_summary(plan, ws))
+    total = f"**Estimated training cost: {usd(plan.total_usd)}**" if plan.total_usd is not None else ""
+    unchanged = f"Unchanged: {', '.join(code(n) for n in plan.unchanged)}" if plan.unchanged else ""
+    tail = "\n".join(t for t in (total, unchanged) if t)
+    room = LIMIT - len(head) - len(tail) - len(HEADER) - 10
+    rows, rows_cut = _fit([_row(a) for a in plan.actions], room, "actions")
+    table = "\n".join([HEADER, *rows]) + "\n" + rows_cut if rows else ""
+    room -= len(table) - len(HEADER)
+    by_spec = [_details(spec, list(group)) for spec, group in groupby(plan.actions, key=lambda a: a.spec)]
+    details, details_cut = _fit(by_spec, room, "specs' details")
+    parts = [head, table, tail, "\n\n".join(details), details_cut]
+    return "\n".join(p.strip("\n") + "\n" for p in parts if p)
