@@ -19,8 +19,8 @@ Admin endpoints (no auth, never faulted), for tests and rehearsals:
 
 - ``GET|POST /_emulator/clock`` body ``{"advance": seconds}`` -> ``{"now": unix}``: move the shared clock forward.
 - ``GET /_emulator/state`` -> ``{now, files, uploads, jobs, models, model_overrides, fail_next}`` as of now.
-- ``GET|POST /_emulator/faults`` body ``{"rate", "kinds", "seed"}`` -> the fault settings (this server only;
-  the request counter restarts). Kinds: 429, 500, 503, drop, slow, drop_after.
+- ``GET|POST /_emulator/faults`` body ``{"rate", "kinds", "seed"}`` -> the fault settings and the number of
+  /v1 requests counted so far (this server only; setting them restarts the count). Kinds: 429, 500, 503, drop, slow, drop_after.
 - ``POST /_emulator/jobs/{id}/fail`` body ``{"code", "message"}`` -> the job, now ``failed`` with that error.
 - ``POST /_emulator/models`` body ``{"id", "shutdown_date"}`` -> the base model with its new date (null clears).
 - ``POST /_emulator/fail-next`` body ``{"code", "message", "count"}`` -> ``{"pending": n}``: the next ``count``

@@ -33,7 +33,7 @@ class Faults:
         return self.describe()
 
     def describe(self) -> dict:
-        return {"rate": self.rate, "kinds": list(self.kinds), "seed": self.seed}
+        return {"rate": self.rate, "kinds": list(self.kinds), "seed": self.seed, "requests": self._count}
 
     def next(self) -> tuple[str | None, float]:
         """The fault for the next /v1 request (or None) and, for ``slow``, its delay in seconds."""
