@@ -298,6 +298,10 @@ def make_plan(specs: list[FineTuneSpec], lock: Lockfile, observed: Observed, fac
             notices += _lifecycle(spec.name, spec.provider, base_model, "base model",
                                   _shutdown_of(base_model, spec.provider, observed), opts)
         launch = [a for a in spec_actions if a.launches]
+        view = observed.view(spec.provider)
+        if launch and spec.base_model and view.models and spec.base_model not in view.models:
+            notices.append(Notice("error", f"base model {spec.base_model} is not offered by {spec.provider} "
+                                  "(not in its models list)", spec=spec.name))
         if launch:
             est = launch[0].estimate
             if spec.budget_usd is not None and est and est.usd is not None and est.usd > spec.budget_usd:

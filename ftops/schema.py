@@ -38,7 +38,9 @@ def _message(error: jsonschema.ValidationError) -> str:
         if extra:
             return f"unknown key {', '.join(repr(e) for e in extra)}"
     if error.validator in ("oneOf", "anyOf") and error.context:
-        best = jsonschema.exceptions.best_match(error.context)
+        # prefer the branch that got furthest (a "maximum" beats a failed "const: auto" or a type mismatch)
+        telling = [e for e in error.context if e.validator not in ("const", "type", "enum")]
+        best = telling[0] if telling else jsonschema.exceptions.best_match(error.context)
         return best.message
     return error.message
 
@@ -57,4 +59,4 @@ def validate(doc: Document, name: str) -> list[Problem]:
                 continue
         problems.append(Problem(_message(error), file=doc.file, line=doc.line_of(path),
                                 key=_dotted(path) or None))
-    return problems
+    return sorted(problems, key=lambda p: (p.line or 0, p.key or ""))
