@@ -42,7 +42,7 @@ _NON_TEXT_KEYS = frozenset({"weight"})
 # Texts longer than this are counted in pieces (see _pieces): a 100 MB value must not become a 25M-item list.
 _PIECE = 1 << 20
 _PIECE_SLACK = 1 << 16
-# System prompts and tool definitions repeat across a file: their counts are remembered (bounded).
+# Roles, system prompts and tool definitions repeat across a file: their counts are remembered (bounded).
 _REPEATED_ROLES = frozenset({"system", "developer"})
 _MEMO: dict[tuple[str, str], int] = {}
 _MEMO_SIZE = 512
@@ -160,11 +160,12 @@ def count_messages(messages: list, enc: tiktoken.Encoding) -> int:
         if not isinstance(message, dict):
             total += count_text(_text_of(message), enc)
             continue
-        count = _count_repeated if message.get("role") in _REPEATED_ROLES else count_text
+        repeated = message.get("role") in _REPEATED_ROLES
         for key, value in message.items():
             if key in _NON_TEXT_KEYS:
                 continue
-            total += count(_text_of(value), enc)
+            text = value if type(value) is str else _text_of(value)
+            total += _count_repeated(text, enc) if repeated or key == "role" else count_text(text, enc)
             if key == "name":
                 total += 1
     return total

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+from concurrent.futures import ThreadPoolExecutor, TimeoutError
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
@@ -19,6 +20,7 @@ from ftops.dataset.scan import ChunkResult, ScanSettings
 from ftops.errors import DatasetError
 from ftops.filehash import FileDigest, HashCache
 
+FAST_LOOKUP_SECONDS = 0.05  # how long to wait for a sha256 the hash cache knows before scanning anyway
 BOM_WARNING = Warning("utf8_bom", "the file starts with a UTF-8 byte-order mark; ftops skips it, other tools may "
                                   "not: save the file without one")
 
@@ -35,24 +37,69 @@ def _work_dir(cache_dir: Path | None):
         shutil.rmtree(work, ignore_errors=True)
 
 
-def _scan(path: Path, digest: FileDigest, settings: ScanSettings, cache_dir: Path | None) -> tuple[ChunkResult, Smallest]:
+class _Lookup:
+    """The file's sha256 (computed in a thread while the scan starts) and the stored result it keys."""
+
+    def __init__(self, path: Path, cache_dir: Path | None, inputs: dict):
+        self.path, self.cache_dir, self.inputs = path, cache_dir, inputs
+        self._hashes = HashCache(cache_dir)
+        self._thread = ThreadPoolExecutor(1, thread_name_prefix="ftops-sha256")
+        self._digest = self._thread.submit(self._hashes.digest, path)
+        self._looked = False
+
+    def digest(self) -> FileDigest:
+        try:
+            digest = self._digest.result()
+        except OSError as exc:
+            raise DatasetError(f"{self.path}: cannot read it ({exc.strerror or exc})") from None
+        self._hashes.save()
+        return digest
+
+    def key(self) -> str:
+        return cache.scan_key(sha256=self.digest().sha256, **self.inputs)
+
+    def index_path(self, work: Path) -> Path:
+        """Where the examples' hash index goes: kept in the cache, or in the scan's work dir."""
+        if self.cache_dir is None:
+            return work / "index"
+        return cache.index_path(self.cache_dir, self.digest().sha256)
+
+    def cached(self, wait: float = 0.0) -> FileReport | None:
+        """The stored result, once the digest is known (waiting at most ``wait`` seconds for it)."""
+        if self._looked or self.cache_dir is None:
+            return None
+        try:
+            self._digest.result(timeout=wait)
+        except TimeoutError:
+            return None
+        except OSError:
+            pass
+        self._looked = True
+        return cache.load(self.cache_dir, self.key())
+
+    def close(self) -> None:
+        self._thread.shutdown(wait=True, cancel_futures=True)
+
+
+def _scan(path: Path, size: int, settings: ScanSettings, lookup: _Lookup) -> tuple[ChunkResult, Smallest] | FileReport:
+    """Scan the whole file, or stop and return the stored result as soon as the lookup finds one."""
     totals = ChunkResult(0)
-    with _work_dir(cache_dir) as work:
-        index = cache.index_path(cache_dir, digest.sha256) if cache_dir is not None else work / "index"
+    with _work_dir(lookup.cache_dir) as work:
         builder = IndexBuilder(work / "buckets", settings.bucket_bits)
         try:
-            for chunk in scan_chunks(path, digest.bytes, settings):
+            for chunk in scan_chunks(path, size, settings):
                 builder.add(chunk.parts, totals.lines)
                 totals.merge(chunk)
-            duplicates = builder.finish(index)
+                found = lookup.cached()
+                if found is not None:
+                    return found
+            return totals, builder.finish(lookup.index_path(work))
         finally:
             builder.close()
-    return totals, duplicates
 
 
-def _scan_report(path: Path, digest: FileDigest, detected: str, settings: ScanSettings,
-                 cache_dir: Path | None) -> FileReport:
-    totals, duplicates = _scan(path, digest, settings, cache_dir)
+def _report(path: Path, digest: FileDigest, detected: str, settings: ScanSettings, totals: ChunkResult,
+            duplicates: Smallest) -> FileReport:
     warnings = [BOM_WARNING] if starts_with_bom(path) else []
     warnings += advice.warnings_from(totals.warnings, shaped=totals.shaped, limit=settings.limit,
                                      max_tokens=totals.max_tokens)
@@ -66,16 +113,29 @@ def _scan_report(path: Path, digest: FileDigest, detected: str, settings: ScanSe
                       tokens=tokens)
 
 
-def _digest(path: Path, cache_dir: Path | None) -> FileDigest:
-    if not path.is_file():
-        raise DatasetError(f"{path}: no such file", hint="check the path (relative paths are from where you run)")
-    hashes = HashCache(cache_dir)
+def _scan_or_load(path: Path, method: str, info, cache_dir: Path | None) -> FileReport:
+    encoding = info.encoding if info else catalog.DEFAULT_ENCODING
+    limit = info.context if info else None
+    formats = accepted(method, info)
+    lookup = _Lookup(path, cache_dir, dict(method=method, encoding=encoding, limit=limit, formats=formats))
     try:
-        digest = hashes.digest(path)
+        found = lookup.cached(wait=FAST_LOOKUP_SECONDS)
+        if found is not None:
+            return found
+        size = path.stat().st_size
+        detected = sniff(path, method)
+        settings = ScanSettings(detected if detected != "unknown" else formats[0], encoding, limit,
+                                bucket_bits(size))
+        scanned = _scan(path, size, settings, lookup)
+        if isinstance(scanned, FileReport):
+            return scanned
+        report = _report(path, lookup.digest(), detected, settings, *scanned)
+        cache.store(cache_dir, lookup.key(), report)
+        return report
     except OSError as exc:
         raise DatasetError(f"{path}: cannot read it ({exc.strerror or exc})") from None
-    hashes.save()
-    return digest
+    finally:
+        lookup.close()
 
 
 def check_file(path: Path, *, model: str | None = None, method: str = "supervised",
@@ -85,22 +145,10 @@ def check_file(path: Path, *, model: str | None = None, method: str = "supervise
     if method not in METHODS:
         raise DatasetError(f"unknown method {method!r}; use one of {', '.join(METHODS)}")
     path = Path(path)
-    digest = _digest(path, cache_dir)
+    if not path.is_file():
+        raise DatasetError(f"{path}: no such file", hint="check the path (relative paths are from where you run)")
     info = catalog.lookup(model) if model else None
-    encoding = info.encoding if info else catalog.DEFAULT_ENCODING
-    limit = info.context if info else None
-    formats = accepted(method, info)
-    key = cache.scan_key(sha256=digest.sha256, method=method, encoding=encoding, limit=limit, formats=formats)
-    report = cache.load(cache_dir, key)
-    if report is None:
-        try:
-            detected = sniff(path, method)
-            settings = ScanSettings(detected if detected != "unknown" else formats[0], encoding, limit,
-                                    bucket_bits(digest.bytes))
-            report = _scan_report(path, digest, detected, settings, cache_dir)
-        except OSError as exc:
-            raise DatasetError(f"{path}: cannot read it ({exc.strerror or exc})") from None
-        cache.store(cache_dir, key, report)
+    report = _scan_or_load(path, method, info, cache_dir)
     size_errors, size_warnings = advice.size_problems(report.examples, role)
     epochs = cost.resolve_epochs(report.examples, n_epochs)
     price = (cost.estimate_cost(report.tokens.billing, epochs, model, price_overrides)

@@ -12,6 +12,7 @@ from ftops.dataset.tally import Tally
 ROLES = frozenset({"system", "developer", "user", "assistant", "tool", "function"})
 MESSAGE_KEYS = frozenset({"role", "content", "name", "weight", "function_call", "tool_calls", "tool_call_id"})
 SYSTEM_ROLES = frozenset({"system", "developer"})
+_PLAIN_ROLES = frozenset({"system", "developer", "user", "assistant"})
 
 
 def _type_name(value: Any) -> str:
@@ -71,6 +72,8 @@ def _check_assistant_fields(msg: dict, line: int, errors: Tally, where: str) -> 
 
 def check_message(msg: Any, line: int, errors: Tally, where: str) -> str | None:
     """Check one message; returns its role when it has a known one."""
+    if type(msg) is dict and len(msg) == 2 and type(msg.get("content")) is str and msg["content"] and msg.get("role") in _PLAIN_ROLES:
+        return msg["role"]  # the common case, {"role", "content": "text"}, needs no more checks
     if not isinstance(msg, dict):
         errors.add("data_type", line, f"{where} is {_type_name(msg)}, not an object")
         return None
