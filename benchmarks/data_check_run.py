@@ -1,5 +1,6 @@
 """One measured run for benchmarks/data_check.py: `ftops` (check_file) or `baseline` (the cookbook's way).
-Prints one JSON line: seconds, CPU seconds and peak RSS of this process and its children, tokens."""
+Prints one JSON line: seconds (imports excluded), CPU seconds and peak RSS of this process and its children,
+tokens counted."""
 
 from __future__ import annotations
 
@@ -10,24 +11,21 @@ import time
 from pathlib import Path
 
 
-def run_ftops(path: Path, cache: Path) -> int:
-    from ftops.dataset import check_file
-
-    report = check_file(path, model="gpt-4o-mini", cache_dir=cache)
-    return report.tokens.total
-
-
-def run_baseline(path: Path, cache: Path) -> int:
-    from data_check_cookbook import check
-
-    return check(path)
-
-
 def main() -> None:
     mode, path, cache = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3])
     sys.path.insert(0, str(Path(__file__).resolve().parent))
+    if mode == "ftops":
+        from ftops.dataset import check_file
+
+        def run() -> int:
+            return check_file(path, model="gpt-4o-mini", cache_dir=cache).tokens.total
+    else:
+        from data_check_cookbook import check
+
+        def run() -> int:
+            return check(path)
     start = time.perf_counter()
-    tokens = run_ftops(path, cache) if mode == "ftops" else run_baseline(path, cache)
+    tokens = run()
     seconds = time.perf_counter() - start
     usage = [resource.getrusage(who) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)]
     maxrss = max(u.ru_maxrss for u in usage)

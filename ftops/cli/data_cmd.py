@@ -1,7 +1,100 @@
-"""`ftops data ...` commands."""
+"""`ftops data ...` commands: check datasets before anything is uploaded."""
 
 from __future__ import annotations
 
+from itertools import combinations
+from pathlib import Path
+from typing import List, Optional
+
 import typer
 
-app = typer.Typer(help="data commands", no_args_is_help=True)
+from ftops.cli import context
+from ftops.cli.output import EXIT_ERROR, EXIT_OK, echo, emit_json, style
+from ftops.config import CONFIG_NAME, find_root, load_config
+from ftops.errors import DatasetError
+
+app = typer.Typer(help="Check fine-tuning datasets: format, errors, tokens and cost.", no_args_is_help=True)
+
+METHODS = ("supervised", "dpo", "reinforcement")
+SHOWN_LINES = 5
+
+
+def _n_epochs(value: str) -> int | str:
+    if value == "auto":
+        return value
+    if value.isdigit() and 1 <= int(value) <= 50:
+        return int(value)
+    raise typer.BadParameter(f"{value!r} is not 'auto' or a whole number from 1 to 50", param_hint="--n-epochs")
+
+
+def _project() -> tuple[Path | None, dict[str, float] | None]:
+    """The project's state dir (for the result cache) and price overrides, when run inside a project."""
+    root = find_root(context.current.directory)
+    if not (root / CONFIG_NAME).is_file():
+        return None, None
+    config = load_config(root)
+    return config.state_dir, config.prices or None
+
+
+def _lines(lines: tuple[int, ...]) -> str:
+    if not lines:
+        return ""
+    shown = ", ".join(map(str, lines[:SHOWN_LINES]))
+    return f" (line{'s' if len(lines) > 1 else ''} {shown}{', ...' if len(lines) > SHOWN_LINES else ''})"
+
+
+def _print_report(report, model: str | None) -> None:
+    t = report.tokens
+    limit = f"; {t.over_limit:,} over the limit" if t.over_limit else ""
+    echo(style(f"{report.path}", bold=True) + f": {report.format}, {report.examples:,} examples, {t.total:,} tokens "
+         f"({t.encoding}; billing {t.billing:,} per epoch; longest example {t.max_per_example:,}{limit})")
+    if report.estimated_cost_usd is not None:
+        usd = report.estimated_cost_usd
+        cost = f"est. cost ${usd:,.2f} on {model}" if usd >= 1 else f"est. cost ${usd:.4f} on {model}"
+    else:
+        cost = "est. cost unknown" + ("" if model else " (give --model)")
+    echo(f"  {report.epochs} epoch(s), {cost}")
+    for finding in report.errors:
+        where = f"{report.path}:{finding.line}" if finding.line is not None else f"{report.path}"
+        echo(style(f"  error: {where}: [{finding.code}] {finding.message}", fg="red"))
+    for warning in report.warnings:
+        echo(style(f"  warning: [{warning.code}] {warning.message}{_lines(warning.lines)}", fg="yellow"))
+
+
+@app.command("check")
+def check(
+    files: List[Path] = typer.Argument(..., help="JSONL dataset files", show_default=False),
+    model: Optional[str] = typer.Option(None, "--model", help="base model: sets tokenizer, token limit and price"),
+    method: str = typer.Option("supervised", "--method", help="supervised | dpo | reinforcement"),
+    n_epochs: str = typer.Option("auto", "--n-epochs", help="'auto' (the service's default rule) or 1-50"),
+    as_json: bool = typer.Option(False, "--json", help="print JSON instead of text"),
+) -> int:
+    """Check datasets offline: format, errors with line numbers, advice, tokens and estimated cost.
+
+    Exits 1 when any file has errors. Files given together are also checked for shared examples."""
+    from ftops.dataset import check_file, check_overlap
+
+    if method not in METHODS:
+        raise typer.BadParameter(f"{method!r} is not one of {', '.join(METHODS)}", param_hint="--method")
+    epochs = _n_epochs(n_epochs)
+    cache_dir, prices = _project()
+    base = context.current.directory
+    for f in files:
+        if not (base / f).is_file():
+            raise DatasetError(f"{f}: no such file", hint="check the path (relative paths are from where you run)")
+    reports = [check_file(base / f if not f.is_absolute() else f, model=model, method=method, n_epochs=epochs,
+                          cache_dir=cache_dir, price_overrides=prices).with_path(f) for f in files]
+    overlaps = [(a, b, w) for a, b in combinations(reports, 2)
+                for w in check_overlap(a.with_path(base / a.path), b.with_path(base / b.path), cache_dir=cache_dir)]
+    if as_json:
+        emit_json({"files": [r.to_json() for r in reports],
+                   "overlap": [{"files": [str(a.path), str(b.path)], **w.to_json()} for a, b, w in overlaps]})
+    else:
+        for report in reports:
+            _print_report(report, model)
+        for a, b, w in overlaps:
+            echo(style(f"warning: [{w.code}] {b.path} shares examples with {a.path}: {w.message}{_lines(w.lines)}",
+                       fg="yellow"))
+        bad = sum(1 for r in reports if not r.ok)
+        echo(f"{bad} of {len(reports)} file(s) have errors." if bad else f"{len(reports)} file(s) OK.")
+    return EXIT_ERROR if any(not r.ok for r in reports) else EXIT_OK
