@@ -45,11 +45,18 @@ def _notice(notice: Notice) -> str:
     return f"- {icon} {who}{cell(notice.message)}"
 
 
+def _why(action: Action) -> str:
+    """The reasons in short: changed fields by name (the details show their values)."""
+    diffs = {c.text for c in action.changes}
+    named = [f"changed: {', '.join(c.field for c in action.changes)}"] if action.changes else []
+    return "; ".join(named + [r for r in action.reasons if r not in diffs])
+
+
 def _row(action: Action) -> str:
     est = action.estimate if action.launches else None
     figures = (f"{est.examples:,}", f"{est.trained_tokens:,}", usd(est.usd)) if est else ("", "", "")
-    return "| " + " | ".join([SYMBOLS[action.kind], code(action.spec), f"**{action.kind}**",
-                              cell("; ".join(action.reasons)), *figures, cell(model_change(action))]) + " |"
+    return "| " + " | ".join([SYMBOLS[action.kind], code(action.spec), f"**{action.kind}**", cell(_why(action)),
+                              *figures, cell(model_change(action))]) + " |"
 
 
 def _count(value: int | None) -> str:
@@ -111,7 +118,7 @@ def render_markdown(plan: Plan, ws: Workspace) -> str:
     head = "\n".join(_summary(plan, ws))
     total = f"**Estimated training cost: {usd(plan.total_usd)}**" if plan.total_usd is not None else ""
     unchanged = f"Unchanged: {', '.join(code(n) for n in plan.unchanged)}" if plan.unchanged else ""
-    tail = "\n".join(t for t in (total, unchanged) if t)
+    tail = "\n\n".join(t for t in (total, unchanged) if t)
     room = LIMIT - len(head) - len(tail) - len(HEADER) - 10
     rows, rows_cut = _fit([_row(a) for a in plan.actions], room, "actions")
     table = "\n".join([HEADER, *rows]) + "\n" + rows_cut if rows else ""
