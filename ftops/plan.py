@@ -7,6 +7,7 @@ Action kinds: create, adopt, replace, drift, retry, wait, record, update, forget
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,6 +16,7 @@ from ftops.diff import Change, input_changes
 from ftops.fingerprint import file_record, fingerprint, make_inputs
 from ftops.lockfile import LockEntry, Lockfile
 from ftops.providers import base as states
+from ftops.providers.base import Capabilities
 from ftops.refresh import Observed
 from ftops.spec import FineTuneSpec
 
@@ -100,6 +102,7 @@ class PlanOptions:
     prices: dict[str, float] = field(default_factory=dict)
     budget_usd: float | None = None
     provider_types: dict[str, str] = field(default_factory=dict)  # provider name -> type
+    capabilities: dict[str, Capabilities] = field(default_factory=dict)  # provider name -> what it accepts
 
 
 SpecFacts = dict[str, DatasetFacts]  # role ("training_file" | "validation_file") -> facts, for one spec
@@ -242,6 +245,20 @@ def _lifecycle(spec_name: str, provider: str, model: str | None, label: str, dat
     return []
 
 
+def _capability_problems(spec: FineTuneSpec, caps: Capabilities | None) -> list[Notice]:
+    if caps is None:
+        return []
+    problems = []
+    if spec.suffix and len(spec.suffix) > caps.max_suffix_length:
+        problems.append(f"suffix is {len(spec.suffix)} characters; {spec.provider} allows at most "
+                        f"{caps.max_suffix_length}")
+    if spec.suffix and caps.suffix_charset and not re.fullmatch(f"[{caps.suffix_charset}]+", spec.suffix):
+        problems.append(f"suffix {spec.suffix!r} may only use [{caps.suffix_charset}] on {spec.provider}")
+    if spec.method_type not in caps.methods:
+        problems.append(f"{spec.provider} does not offer the {spec.method_type} method")
+    return [Notice("error", p, spec=spec.name) for p in problems]
+
+
 def _shutdown_of(model: str | None, provider: str, observed: Observed) -> str | None:
     if not model:
         return None
@@ -298,6 +315,7 @@ def make_plan(specs: list[FineTuneSpec], lock: Lockfile, observed: Observed, fac
             notices += _lifecycle(spec.name, spec.provider, base_model, "base model",
                                   _shutdown_of(base_model, spec.provider, observed), opts)
         launch = [a for a in spec_actions if a.launches]
+        notices += _capability_problems(spec, opts.capabilities.get(spec.provider))
         view = observed.view(spec.provider)
         if launch and spec.base_model and view.models and spec.base_model not in view.models:
             notices.append(Notice("error", f"base model {spec.base_model} is not offered by {spec.provider} "

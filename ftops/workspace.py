@@ -16,7 +16,7 @@ from ftops.config import ProjectConfig, load_config
 from ftops.dataset import FileReport, check_file, check_overlap
 from ftops.lockfile import Lockfile, read_lockfile
 from ftops.plan import DatasetFacts, Plan, PlanOptions, SpecFacts, make_plan
-from ftops.providers import open_provider
+from ftops.providers import capabilities_for, open_provider
 from ftops.providers.base import Provider
 from ftops.refresh import NOT_REFRESHED, Observed, refresh
 from ftops.spec import FineTuneSpec, load_specs
@@ -123,5 +123,6 @@ def build_plan(ws: Workspace, observed: Observed, *, prune: bool = False, target
                today: dt.date | None = None) -> Plan:
     opts = PlanOptions(today=today or dt.date.today(), prune=prune, targets=targets,
                        warn_days=ws.config.warn_days, prices=ws.config.prices, budget_usd=ws.config.budget_usd,
-                       provider_types={n: p.type for n, p in ws.config.providers.items()})
+                       provider_types={n: p.type for n, p in ws.config.providers.items()},
+                       capabilities={n: capabilities_for(p.type) for n, p in ws.config.providers.items()})
     return make_plan(ws.specs, ws.lock, observed, ws.facts, opts)

@@ -61,6 +61,11 @@ class LocalProvider(OpenAICompatProvider):
         self.emulator.stop()
 
 
+def capabilities_for(provider_type: str) -> Capabilities:
+    """What a provider type accepts, known without contacting it (the plan checks specs against it)."""
+    return {"azure-openai": AzureOpenAIProvider.capabilities}.get(provider_type, OpenAICompatProvider.capabilities)
+
+
 def open_provider(pconf: ProviderConfig, project: ProjectConfig, *,
                   transport: httpx.BaseTransport | None = None, policy: RetryPolicy | None = None) -> Provider:
     if pconf.type == "openai":

@@ -128,3 +128,16 @@ def test_provider_error_shows_message_and_request_id_but_never_the_key(project, 
     assert "strict: " in result.err and "status=401" in result.err and "request_id=req_" in result.err
     assert "wrong-key-1234567890" not in result.all
     assert "Traceback" not in result.all
+
+
+def test_azure_suffix_limits_are_checked_before_anything_is_spent(project, monkeypatch):
+    monkeypatch.setenv("AZ_KEY", "azure-test-key")
+    project.write("ftops.yaml", "default_provider: az\nproviders:\n  az: {type: azure-openai, base_url: "
+                                "'https://example.invalid/openai/v1', api_key_env: AZ_KEY}\n")
+    project.dataset("data/a.jsonl", 12)
+    project.spec("a", suffix="x" * 41)
+    result = project.run("plan", "--no-refresh")
+    assert result.rc == 1
+    assert "suffix is 41 characters; az allows at most 40" in result.out
+    project.spec("a", suffix="has space")
+    assert "may only use [A-Za-z0-9_-] on az" in project.run("plan", "--no-refresh").out
