@@ -70,8 +70,8 @@ def read_body(rfile, headers: Message, limit: int) -> bytes:
         raise bad_request("Invalid Content-Length header.")
     if length > limit:
         if length <= limit + DRAIN_LIMIT:  # read it so the client sees the answer, not a reset connection
-            while length > 0:
-                length -= len(rfile.read(min(length, MB)) or b"\0" * length)
+            while length > 0 and (chunk := rfile.read(min(length, MB))):
+                length -= len(chunk)
         raise ApiError(413, f"Request body too large: {length} bytes; the limit for this endpoint is "
                             f"{limit} bytes.", code="request_too_large")
     return rfile.read(length) if length else b""

@@ -5,6 +5,10 @@ would misread. We translate exactly those, and nothing else:
 - ``nullable: true`` -> the schema also accepts null (``type: [T, "null"]``; in an ``allOf`` the whole ``allOf``);
 - ``exclusiveMinimum: true`` next to ``minimum: X`` -> ``exclusiveMinimum: X`` (same for maximum);
 - the job ``status`` enum gains ``paused``: the API's own pause example returns it (reference doc, "status enum").
+
+One deliberate deviation of the emulator is allowed here, in the open: ``ListFilesResponse`` requires string
+``first_id``/``last_id`` even for an empty page, where no id exists; the emulator answers null there, as the
+spec's own checkpoint list schema does.
 """
 
 from __future__ import annotations
@@ -42,6 +46,8 @@ def components() -> dict:
     doc = yaml.safe_load(SPEC.read_text(encoding="utf-8"))
     comps = _translate(doc["components"])
     comps["schemas"]["FineTuningJob"]["properties"]["status"]["enum"].append("paused")
+    for key in ("first_id", "last_id"):
+        comps["schemas"]["ListFilesResponse"]["properties"][key]["type"] = ["string", "null"]
     return {"components": comps, "paths": doc["paths"]}
 
 

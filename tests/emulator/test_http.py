@@ -113,6 +113,19 @@ def test_upload_complete_checks_bytes_order_and_md5(raw):
     _envelope(raw.post(f"/uploads/{upload_id}/cancel"), 400)  # no longer pending
 
 
+def test_chunked_request_bodies_are_read(raw):
+    body = [b'{"filename": "t.jsonl", "purpose": "fine-tune", ', b'"bytes": 3, "mime_type": "text/jsonl"}']
+    response = raw.post("/uploads", content=iter(body), headers={"content-type": "application/json"})
+    assert response.request.headers["transfer-encoding"] == "chunked"
+    assert response.status_code == 200 and response.json()["bytes"] == 3
+
+
+def test_empty_file_list_has_null_cursors(raw):
+    body = raw.get("/files").json()
+    assert body == {"object": "list", "data": [], "has_more": False, "first_id": None, "last_id": None}
+    openapi.validate("ListFilesResponse", body)
+
+
 def test_upload_parts_are_assembled_in_the_given_order(raw):
     upload_id = _new_upload(raw, 6)
     a, b = _part(raw, upload_id, b"abc"), _part(raw, upload_id, b"def")
