@@ -16,6 +16,7 @@ from ftops.workspace import Workspace
 
 MARKER = "<!-- ftops-plan -->"
 LIMIT = 60_000  # GitHub's 65,536 less room for what a workflow may wrap around the comment
+WHY_FIELDS = 4  # changed fields named in the table; the details list them all
 CUT_NOTE = "\n_{n} more {what} left out to stay under GitHub's comment size limit; run `ftops plan` for all._\n"
 HEADER = ("| | Spec | Action | Why | Examples | Trained tokens | Est. cost | Pinned model (now -> after) |\n"
           "|---|---|---|---|--:|--:|--:|---|")
@@ -48,7 +49,9 @@ def _notice(notice: Notice) -> str:
 def _why(action: Action) -> str:
     """The reasons in short: changed fields by name (the details show their values)."""
     diffs = {c.text for c in action.changes}
-    named = [f"changed: {', '.join(c.field for c in action.changes)}"] if action.changes else []
+    fields = [c.field for c in action.changes]
+    more = f" and {len(fields) - WHY_FIELDS} more" if len(fields) > WHY_FIELDS else ""
+    named = [f"changed: {', '.join(fields[:WHY_FIELDS])}{more}"] if fields else []
     return "; ".join(named + [r for r in action.reasons if r not in diffs])
 
 

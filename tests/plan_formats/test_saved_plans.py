@@ -1,0 +1,147 @@
+"""`ftops plan --out FILE` then `ftops apply FILE`: exactly that plan, once, or a clear refusal."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import TEST_KEY
+
+from .support import add_bot, delete_model, validate_plan
+
+
+def at(project, name: str = "plan.json") -> str:
+    """A plan file's path (absolute: relative ones resolve against the working directory, not -C)."""
+    return str(project.root / name)
+
+
+@pytest.fixture
+def planned(project):
+    """A project with one new spec and a saved plan to create it."""
+    add_bot(project, "bot")
+    result = project.run("plan", "--out", at(project))
+    assert result.rc == 0, result.all
+    return project
+
+
+def _saved(project) -> dict:
+    return json.loads(Path(at(project)).read_text(encoding="utf-8"))
+
+
+def test_saved_plan_is_a_valid_plan_document_without_secrets(planned):
+    text = Path(at(planned)).read_text(encoding="utf-8")
+    document = json.loads(text)
+
+    validate_plan(document)
+    assert [a["kind"] for a in document["actions"]] == ["create"]
+    saved = document["saved"]
+    assert set(saved["spec_files"]) == {"specs/bot.yaml"}
+    assert set(saved["datasets"]) == {"data/bot.jsonl", "data/bot-valid.jsonl"}
+    assert saved["lockfile"] is None and saved["applied_at"] is None
+    assert TEST_KEY not in text
+
+
+def test_apply_of_saved_plan_applies_it_and_marks_it_applied(planned):
+    result = planned.run("apply", at(planned), "--auto-approve", "--wait")
+
+    assert result.rc == 0, result.all
+    assert planned.model("bot").startswith("ft:gpt-4o-mini-2024-07-18:")
+    assert _saved(planned)["saved"]["applied_at"]
+
+
+def test_saved_plan_is_refused_the_second_time(planned):
+    assert planned.run("apply", at(planned), "--auto-approve", "--wait").rc == 0
+    jobs = len(planned.jobs())
+
+    again = planned.run("apply", at(planned), "--auto-approve", "--wait")
+
+    assert again.rc == 1
+    assert "already applied" in again.err
+    assert len(planned.jobs()) == jobs
+
+
+def _edit_spec(project):
+    add_bot(project, "bot", seed=3)
+
+
+def _edit_dataset(project):
+    project.dataset("data/bot.jsonl", 13)
+
+
+def _add_spec(project):
+    add_bot(project, "other")
+
+
+def _edit_lockfile(project):
+    (project.root / "ftops.lock").write_text("version: 1\nmodels: {}\n", encoding="utf-8")
+
+
+@pytest.mark.parametrize("change, reason", [
+    (_edit_spec, "spec file specs/bot.yaml changed"),
+    (_edit_dataset, "dataset data/bot.jsonl changed"),
+    (_add_spec, "spec file specs/other.yaml was added"),
+    (_edit_lockfile, "the lockfile changed"),
+], ids=["spec", "dataset", "new-spec", "lockfile"])
+def test_stale_saved_plan_is_refused_naming_what_changed(planned, change, reason):
+    change(planned)
+
+    result = planned.run("apply", at(planned), "--auto-approve", "--wait")
+
+    assert result.rc == 1
+    assert "is stale" in result.err and reason in result.err
+    assert planned.jobs() == []
+    assert "Traceback" not in result.all
+
+
+def test_saved_plan_is_refused_when_the_provider_changed_since(applied):
+    assert applied.run("plan", "--out", at(applied)).rc == 0  # nothing to do
+    delete_model(applied, applied.model("bot"))  # now the fresh plan would retrain (drift)
+
+    result = applied.run("apply", at(applied), "--auto-approve", "--wait")
+
+    assert result.rc == 1
+    assert "it would now drift bot, but the saved plan says nothing" in result.err
+    assert len(applied.jobs()) == 1
+
+
+def test_saved_plan_keeps_its_targets(project):
+    add_bot(project, "bot")
+    add_bot(project, "other")
+    assert project.run("plan", "--out", at(project), "--target", "bot").rc == 0
+
+    result = project.run("apply", at(project), "--auto-approve", "--wait")
+
+    assert result.rc == 0, result.all
+    assert project.model("bot") and not project.model("other")
+
+
+@pytest.mark.parametrize("content, message", [
+    (None, "no saved plan at"),
+    ("{not json", "is not a saved ftops plan"),
+    ('{"format_version": 99}', "format_version 99"),
+    ('{"format_version": 1, "saved": {"prune": "yes"}}', "is not a valid saved plan"),
+], ids=["missing", "not-json", "future-version", "corrupt"])
+def test_bad_plan_file_is_a_user_error(planned, content, message):
+    path = Path(at(planned))
+    if content is None:
+        path.unlink()
+    else:
+        path.write_text(content, encoding="utf-8")
+
+    result = planned.run("apply", at(planned), "--auto-approve")
+
+    assert result.rc == 1
+    assert message in result.err
+    assert "Traceback" not in result.all
+
+
+def test_printed_json_plan_cannot_be_applied(planned):
+    printed = planned.run("plan", "--format", "json")
+    Path(at(planned, "printed.json")).write_text(printed.out, encoding="utf-8")
+
+    result = planned.run("apply", at(planned, "printed.json"), "--auto-approve")
+
+    assert result.rc == 1
+    assert "not saved with `ftops plan --out FILE`" in result.err
