@@ -141,6 +141,8 @@ class Handler(BaseHTTPRequestHandler):
         header = self.headers.get("authorization") or ""
         scheme, _, key = header.partition(" ")
         key = key.strip()
+        if not header and self.headers.get("api-key"):  # Azure OpenAI's v1 API sends the key this way
+            scheme, key = "bearer", self.headers["api-key"].strip()
         if scheme.lower() != "bearer" or not key:
             raise ApiError(401, _NO_KEY, code="invalid_api_key")
         expected = self.server.store.cfg.api_key

@@ -92,7 +92,10 @@ def open_provider(pconf: ProviderConfig, project: ProjectConfig, *,
             state_dir=project.state_dir / "local",
             job_duration=float(options.get("job_duration", 3.0)),
             fault_rate=float(options.get("fault_rate", 0.0)),
+            fault_kinds=options.get("fault_kinds"),
             seed=int(options.get("seed", 0)),
+            training_cutoff=options.get("training_cutoff"),
+            shutdown_dates=options.get("shutdown_dates"),
         ))
         key = "ftops-local"
         return LocalProvider(pconf.name, _http(pconf, emulator.url, {"authorization": f"Bearer {key}"}, key,

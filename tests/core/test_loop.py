@@ -271,3 +271,31 @@ def test_output_and_status_read_the_lockfile(project):
 def test_pinned_model_raises_when_nothing_is_pinned(tmp_path):
     with pytest.raises(LookupError):
         ftops.pinned_model("x", start=tmp_path)
+
+
+def test_azure_openai_provider_sends_api_key_and_trains(project, monkeypatch):
+    monkeypatch.setenv("AZ_KEY", "azure-test-key")
+    project.write("ftops.yaml", f"default_provider: az\nproviders:\n  az: {{type: azure-openai, base_url: "
+                                f"'{project.emu.url}', api_key_env: AZ_KEY}}\n")
+    project.dataset("data/a.jsonl", 12)
+    project.spec("a", suffix="az-ok")
+    result = project.run("apply", "--auto-approve", "--wait")
+    assert result.rc == 0, result.all
+    assert project.lock()["models"]["a"]["provider"] == "az"
+    assert ":az-ok:" in project.model("a")
+
+
+def test_local_provider_options_rehearse_the_training_cutoff(tmp_path):
+    from tests.conftest import Project
+
+    root = tmp_path / "p"
+    root.mkdir()
+    (root / "ftops.yaml").write_text("providers:\n  local: {type: local, training_cutoff: '2026-01-01', "
+                                     "shutdown_dates: {gpt-4o-mini-2024-07-18: '2027-02-01'}}\n")
+    proj = Project(root, None)
+    proj.dataset("data/a.jsonl", 12)
+    proj.spec("a")
+    result = proj.run("apply", "--auto-approve")
+    assert result.rc == 1
+    assert "New fine-tuning jobs are no longer accepted (the last day was 2026-01-01)" in result.out
+    assert "shuts down on 2027-02-01" in result.out
