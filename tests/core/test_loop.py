@@ -299,3 +299,22 @@ def test_local_provider_options_rehearse_the_training_cutoff(tmp_path):
     assert result.rc == 1
     assert "New fine-tuning jobs are no longer accepted (the last day was 2026-01-01)" in result.out
     assert "shuts down on 2027-02-01" in result.out
+
+
+def test_refresh_costs_the_same_few_requests_however_many_specs(project):
+    def requests_for_one_plan() -> int:
+        before = project.admin("GET", "faults")["requests"]
+        assert project.run("plan").rc == 0
+        return project.admin("GET", "faults")["requests"] - before
+
+    for i in range(2):
+        project.dataset(f"data/s{i}.jsonl", 12, start=i * 20)
+        project.spec(f"s{i}", seed=i)
+    assert project.run("apply", "--auto-approve", "--wait").rc == 0
+    few = requests_for_one_plan()
+    for i in range(2, 8):
+        project.dataset(f"data/s{i}.jsonl", 12, start=i * 20)
+        project.spec(f"s{i}", seed=i)
+    assert project.run("apply", "--auto-approve", "--wait").rc == 0
+    many = requests_for_one_plan()
+    assert few == many <= 2  # one models list, one page of this project's jobs
