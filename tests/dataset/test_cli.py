@@ -1,0 +1,80 @@
+"""`ftops data check` through the CLI entry point: text, JSON shape, exit codes."""
+
+from __future__ import annotations
+
+import json
+
+from ftops.cli.main import main
+from tests.dataset.support import chat, with_rows, write_lines
+
+
+def run(capsys, *args: str):
+    rc = main(["data", "check", *args])
+    out, err = capsys.readouterr()
+    return rc, out, err
+
+
+def test_json_output_has_the_documented_shape(tmp_path, capsys):
+    path = write_lines(tmp_path / "train.jsonl", with_rows({3: "{broken"}, n=60))
+    rc, out, _ = run(capsys, str(path), "--model", "gpt-4o-mini", "--json")
+    assert rc == 1
+    data = json.loads(out)
+    (report,) = data["files"]
+    assert {"path", "format", "examples", "errors", "warnings", "tokens", "epochs", "estimated_cost_usd"} <= set(report)
+    assert report["path"] == str(path) and report["format"] == "chat" and report["examples"] == 60
+    assert report["errors"] == [{"line": 3, "code": "invalid_json", "message": report["errors"][0]["message"]}]
+    assert set(report["tokens"]) == {"encoding", "total", "billing", "max_per_example", "over_limit"}
+    assert report["tokens"]["encoding"] == "o200k_base" and report["epochs"] == 3
+    assert isinstance(report["estimated_cost_usd"], float)
+    assert data["overlap"] == []
+
+
+def test_a_clean_file_exits_0_and_says_so(tmp_path, capsys):
+    path = write_lines(tmp_path / "train.jsonl", [chat(i) for i in range(60)])
+    rc, out, _ = run(capsys, str(path), "--model", "gpt-4o-mini", "--n-epochs", "4")
+    assert rc == 0
+    assert "chat, 60 examples" in out and "4 epoch(s)" in out and "est. cost $" in out
+    assert "1 file(s) OK." in out
+
+
+def test_errors_are_printed_with_file_and_line_and_exit_1(tmp_path, capsys):
+    path = write_lines(tmp_path / "train.jsonl", with_rows({7: {"messages": []}}, n=60))
+    rc, out, _ = run(capsys, str(path))
+    assert rc == 1
+    assert f"error: {path}:7: [missing_messages_list]" in out
+    assert "est. cost unknown (give --model)" in out
+
+
+def test_a_missing_file_is_a_clear_error_without_traceback(tmp_path, capsys):
+    rc, out, err = run(capsys, str(tmp_path / "nope.jsonl"))
+    assert rc == 1
+    assert "nope.jsonl: no such file" in err
+    assert "Traceback" not in out + err
+
+
+def test_bad_options_exit_1(tmp_path, capsys):
+    path = write_lines(tmp_path / "train.jsonl", [chat(i) for i in range(60)])
+    assert run(capsys, str(path), "--n-epochs", "zero")[0] == 1
+    assert run(capsys, str(path), "--method", "rlhf")[0] == 1
+
+
+def test_two_files_are_also_checked_for_shared_examples(tmp_path, capsys):
+    train = write_lines(tmp_path / "train.jsonl", [chat(i) for i in range(60)])
+    valid = write_lines(tmp_path / "valid.jsonl", [chat(5)] + [chat(i) for i in range(100, 111)])
+    rc, out, _ = run(capsys, str(train), str(valid), "--json")
+    assert rc == 0
+    (overlap,) = json.loads(out)["overlap"]
+    assert overlap["files"] == [str(train), str(valid)]
+    assert overlap["code"] == "train_validation_overlap" and overlap["lines"] == [1]
+
+
+def test_inside_a_project_results_are_cached_under_dot_ftops(tmp_path, capsys, monkeypatch):
+    (tmp_path / "ftops.yaml").write_text("specs: ['specs/*.yaml']\n")
+    write_lines(tmp_path / "train.jsonl", [chat(i) for i in range(60)])
+    monkeypatch.chdir(tmp_path)
+    from ftops.cli import context
+
+    monkeypatch.setattr(context.current, "directory", tmp_path)
+    first = run(capsys, "train.jsonl", "--json")
+    assert list((tmp_path / ".ftops" / "dataset").glob("*.json"))
+    assert run(capsys, "train.jsonl", "--json") == first
