@@ -29,7 +29,10 @@ def cell(text: object) -> str:
 
 
 def code(text: object) -> str:
-    return f"`{cell(text)}`" if text not in (None, "") else ""
+    """A code span in a table cell: only ``|`` and line breaks need care (code shows ``\\`` and ``&lt;`` as is)."""
+    if text in (None, ""):
+        return ""
+    return "`" + str(text).replace("|", "\\|").replace("`", "'").replace("\r\n", " ").replace("\n", " ") + "`"
 
 
 def _value(value: object) -> str:

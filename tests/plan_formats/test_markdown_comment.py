@@ -65,12 +65,19 @@ def test_huge_plan_cuts_table_rows_too_and_says_how_many(ws):
     assert "2000 to replace" in text.splitlines()[1]
 
 
+def _cells(row: str) -> list[str]:
+    return [c.strip() for c in re.split(r"(?<!\\)\|", row.strip())[1:-1]]
+
+
 def test_pipes_and_newlines_stay_inside_their_table_cell(ws):
-    plan = Plan(actions=(Action(spec="bot", kind="create", provider="p", model_after="(new)",
+    change = Change("suffix", "a|b", "c\nd", "suffix: a|b -> c\nd")
+    plan = Plan(actions=(Action(spec="bot", kind="replace", provider="p", model_after="(new)", changes=(change,),
                                 reasons=("a | b\nc <script>",)),), notices=(), refreshed=True, total_usd=None)
+    text = render_markdown(plan, ws)
 
-    row = _table_rows(render_markdown(plan, ws).replace("`bot`", "`spec-bot`"))[0]
+    row = next(line for line in text.splitlines() if line.startswith("| ~ |"))
+    diff = next(line for line in text.splitlines() if line.startswith("| `suffix`"))
 
-    cells = re.split(r"(?<!\\)\|", row.strip())[1:-1]
-    assert len(cells) == 8
-    assert cells[3].strip() == "a \\| b<br>c &lt;script>"
+    assert len(_cells(row)) == 8
+    assert _cells(row)[3] == "changed: suffix; a \\| b<br>c &lt;script>"
+    assert _cells(diff) == ["`suffix`", "`a\\|b`", "`c d`"]
