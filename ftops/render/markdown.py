@@ -16,6 +16,7 @@ from ftops.workspace import Workspace
 
 MARKER = "<!-- ftops-plan -->"
 LIMIT = 60_000  # GitHub's 65,536 less room for what a workflow may wrap around the comment
+UNCHANGED_NAMES = 50  # beyond this many, unchanged specs are counted, not named
 WHY_FIELDS = 4  # changed fields named in the table; the details list them all
 CUT_NOTE = "\n_{n} more {what} left out to stay under GitHub's comment size limit; run `ftops plan` for all._\n"
 HEADER = ("| | Spec | Action | Why | Examples | Trained tokens | Est. cost | Pinned model (now -> after) |\n"
@@ -99,37 +100,41 @@ def _details(spec: str, actions: list[Action]) -> str:
     return "\n".join(lines)
 
 
-def _summary(plan: Plan, ws: Workspace) -> list[str]:
-    lines = [MARKER, f"### ftops plan for `{cell(ws.config.project)}`: {count_line(plan)}", ""]
+def _heading(plan: Plan, ws: Workspace) -> str:
+    lines = [MARKER, f"### ftops plan for `{cell(ws.config.project)}`: {count_line(plan)}"]
     if not plan.refreshed:
-        lines += ["> [!NOTE]", "> Planned with `--no-refresh`: from the lockfile alone. Jobs and models on the "
-                  "providers were not checked (drift and finished jobs do not show).", ""]
-    if plan.notices:
-        lines += [_notice(n) for n in plan.notices] + [""]
-    return lines
+        lines += ["", "> [!NOTE]", "> Planned with `--no-refresh`: from the lockfile alone. Jobs and models on the "
+                  "providers were not checked (drift and finished jobs do not show)."]
+    return "\n".join(lines)
 
 
-def _fit(parts: list[str], room: int, what: str) -> tuple[list[str], str]:
-    """As many of ``parts`` as fit in ``room`` characters, and the note that says how many were left out."""
+def _tail(plan: Plan) -> str:
+    total = f"**Estimated training cost: {usd(plan.total_usd)}**" if plan.total_usd is not None else ""
+    names = plan.unchanged
+    unchanged = (f"Unchanged: {', '.join(code(n) for n in names)}" if len(names) <= UNCHANGED_NAMES else
+                 f"Unchanged: {len(names)} specs") if names else ""
+    return "\n\n".join(t for t in (total, unchanged) if t)
+
+
+def _fit(parts: list[str], room: int, what: str, sep: str, header: str = "") -> str:
+    """``header`` and as many of ``parts`` as fit in ``room`` characters, with a note saying how many did not."""
+    room -= len(header) + len(CUT_NOTE) + 20
     kept: list[str] = []
     for part in parts:
-        if len(part) + 2 > room - len(CUT_NOTE) - 20:
-            return kept, CUT_NOTE.format(n=len(parts) - len(kept), what=what)
-        room -= len(part) + 2
+        room -= len(part) + len(sep)
+        if room < 0:
+            break
         kept.append(part)
-    return kept, ""
+    block = sep.join(([header] if header else []) + kept) if kept else ""
+    left = len(parts) - len(kept)
+    return block + ("\n" + CUT_NOTE.format(n=left, what=what) if left else "")
 
 
 def render_markdown(plan: Plan, ws: Workspace) -> str:
-    head = "\n".join(_summary(plan, ws))
-    total = f"**Estimated training cost: {usd(plan.total_usd)}**" if plan.total_usd is not None else ""
-    unchanged = f"Unchanged: {', '.join(code(n) for n in plan.unchanged)}" if plan.unchanged else ""
-    tail = "\n\n".join(t for t in (total, unchanged) if t)
-    room = LIMIT - len(head) - len(tail) - len(HEADER) - 10
-    rows, rows_cut = _fit([_row(a) for a in plan.actions], room, "actions")
-    table = "\n".join([HEADER, *rows]) + "\n" + rows_cut if rows else ""
-    room -= len(table) - len(HEADER)
+    """Heading, notices, table and total always come first; notices, rows and details are cut to fit LIMIT."""
+    heading, tail = _heading(plan, ws), _tail(plan)
+    notices = _fit([_notice(n) for n in plan.notices], LIMIT // 4, "notices", "\n")
+    rows = _fit([_row(a) for a in plan.actions], LIMIT - len(heading + notices + tail), "actions", "\n", HEADER)
     by_spec = [_details(spec, list(group)) for spec, group in groupby(plan.actions, key=lambda a: a.spec)]
-    details, details_cut = _fit(by_spec, room, "specs' details")
-    parts = [head, table, tail, "\n\n".join(details), details_cut]
-    return "\n".join(p.strip("\n") + "\n" for p in parts if p)
+    details = _fit(by_spec, LIMIT - len(heading + notices + rows + tail), "specs' details", "\n\n")
+    return "\n".join(part.strip("\n") + "\n" for part in (heading, notices, rows, tail, details) if part)

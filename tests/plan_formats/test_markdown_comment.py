@@ -55,10 +55,19 @@ def test_plan_with_many_specs_stays_under_the_comment_limit_with_summary_first(w
     assert f"_{150 - kept} more specs' details left out to stay under GitHub's comment size limit" in text
 
 
-def test_huge_plan_cuts_table_rows_too_and_says_how_many(ws):
-    text = render_markdown(_plan(2000, reason="x" * 200), ws)
+def test_huge_plan_cuts_warnings_and_table_rows_too_and_says_how_many(ws):
+    warnings = tuple(Notice("warning", f"pinned model m-{i} shuts down on 2027-01-14: 25 days left", spec=f"s-{i}")
+                     for i in range(2000))
+    plan = _plan(2000, reason="x" * 200)
+    plan = Plan(plan.actions, plan.notices + warnings, True, plan.total_usd, tuple(f"u-{i}" for i in range(900)))
+
+    text = render_markdown(plan, ws)
 
     assert len(text) < GITHUB_LIMIT
+    assert "exceeds the project budget_usd" in text  # errors come first, so they are never the ones cut
+    shown = text.count(":warning:")
+    assert 0 < shown < 2000 and f"_{2000 - shown} more notices left out" in text
+    assert "Unchanged: 900 specs" in text
     rows = len(_table_rows(text))
     assert 0 < rows < 2000
     assert f"_{2000 - rows} more actions left out" in text
