@@ -5,7 +5,7 @@ content parts) in a temp dir, then runs, each in its own subprocess:
   cold     check_file with an empty cache (sha256 + parse + checks + token counts, both cores)
   warm     check_file again with the cache from the cold run
   baseline the cookbook notebook as people copy it: load all lines, json.loads all, format checks, encode every
-           message value (and the assistant ones again) with tiktoken, distributions
+           message value (and the assistant ones again) with tiktoken (cl100k_base, as it does), distributions
 and prints time, peak RSS (largest process: getrusage of the process and its pool workers) and peak total PSS of
 the process tree (sampled from /proc), and the ratios.
 
@@ -49,10 +49,10 @@ def _tree_pss_kib(pid: int) -> int:
     return total
 
 
-def run(mode: str, path: Path, cache: Path) -> dict:
+def run(mode: str, path: Path, cache: Path, *extra: str) -> dict:
     start = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, str(RUNNER), mode, str(path), str(cache)], stdout=subprocess.PIPE,
-                            text=True)
+    proc = subprocess.Popen([sys.executable, str(RUNNER), mode, str(path), str(cache), *extra],
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     peak, done = [0], threading.Event()
 
     def sample() -> None:
@@ -77,6 +77,8 @@ def main() -> None:
     parser.add_argument("--size-mib", type=float, default=200)
     parser.add_argument("--keep", type=Path, help="write the data here (and keep it) instead of a temp dir")
     parser.add_argument("--skip-baseline", action="store_true")
+    parser.add_argument("--baseline-encoding", default="cl100k_base", choices=["cl100k_base", "o200k_base"],
+                        help="the cookbook uses cl100k_base; o200k_base is what ftops uses for gpt-4o-mini")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="ftops-bench-") as tmp:
         folder = args.keep or Path(tmp)
@@ -90,7 +92,7 @@ def main() -> None:
         load = os.getloadavg()[0]
         results = {"cold": run("ftops", path, cache), "warm": run("ftops", path, cache)}
         if not args.skip_baseline:
-            results["baseline"] = run("baseline", path, cache)
+            results["baseline"] = run("baseline", path, cache, args.baseline_encoding)
         print(f"cores: {os.cpu_count()}, load average before the runs: {load:.2f} (other work on the machine "
               "slows the runs down; CPU seconds are steadier than wall times)")
         for name, r in results.items():

@@ -13,6 +13,7 @@ from pathlib import Path
 
 def main() -> None:
     mode, path, cache = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3])
+    baseline_encoding = sys.argv[4] if len(sys.argv) > 4 else "cl100k_base"
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     if mode == "ftops":
         from ftops.dataset import check_file
@@ -23,7 +24,7 @@ def main() -> None:
         from data_check_cookbook import check
 
         def run() -> int:
-            return check(path)
+            return check(path, baseline_encoding)
     start = time.perf_counter()
     tokens = run()
     seconds = time.perf_counter() - start

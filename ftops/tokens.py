@@ -19,6 +19,7 @@ import tempfile
 import threading
 from functools import lru_cache
 from importlib import resources
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -113,10 +114,10 @@ def _text_of(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False, sort_keys=True)
 
 
-def _pieces(text: str) -> list[str]:
+def _pieces(text: str) -> Iterator[str]:
     """Cut a long text before a space that starts a word (where the tokenizer splits anyway), so no token list
     of more than about _PIECE characters is ever built; hard cuts only inside a word-free stretch."""
-    pieces, start = [], 0
+    start = 0
     while len(text) - start > _PIECE:
         cut = start + _PIECE
         while cut < len(text) and cut - start < _PIECE + _PIECE_SLACK:
@@ -128,10 +129,9 @@ def _pieces(text: str) -> list[str]:
             else:
                 cut += 1
         cut = min(cut, start + _PIECE + _PIECE_SLACK)
-        pieces.append(text[start:cut])
+        yield text[start:cut]
         start = cut
-    pieces.append(text[start:])
-    return pieces
+    yield text[start:]
 
 
 def count_text(text: str, enc: tiktoken.Encoding) -> int:

@@ -8,13 +8,14 @@ from typing import Any
 
 from ftops.catalog import ModelInfo
 from ftops.dataset import chat, dpo, prompt_completion, reinforcement
-from ftops.dataset.reader import iter_lines
+from ftops.dataset.reader import head_lines
 from ftops.dataset.report import Finding
 
 METHODS = ("supervised", "dpo", "reinforcement")
 CHECKS = {"chat": chat.check, "prompt_completion": prompt_completion.check, "dpo": dpo.check,
           "reinforcement": reinforcement.check}
 SNIFF_LINES = 1000  # lines read from the top of a file to find its format
+SNIFF_LINE_BYTES = 1 << 20  # longer lines are skipped there (the scan reads them)
 
 
 def detect(example: Any, method: str) -> str:
@@ -31,9 +32,7 @@ def detect(example: Any, method: str) -> str:
 
 def sniff(path: Path, method: str) -> str:
     """The format of the first line that parses to a recognisable example, or "unknown"."""
-    for i, raw in enumerate(iter_lines(path)):
-        if i >= SNIFF_LINES:
-            break
+    for raw in head_lines(path, SNIFF_LINES, SNIFF_LINE_BYTES):
         try:
             fmt = detect(json.loads(raw.decode("utf-8")), method)
         except (ValueError, RecursionError):

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 BOM = b"\xef\xbb\xbf"
+_WHITESPACE = frozenset(b" \t\r\n\x0b\x0c")  # what bytes.strip() strips
 
 
 def byte_ranges(size: int, chunk_bytes: int) -> list[tuple[int, int]]:
@@ -30,6 +31,30 @@ def iter_lines(path: Path, start: int = 0, end: int | None = None) -> Iterator[b
             first = pos == 0
             pos += len(raw)
             yield raw[len(BOM):] if first and raw.startswith(BOM) else raw
+
+
+def strip_view(raw: bytes) -> memoryview:
+    """The line without surrounding ASCII whitespace (line ending included), as a view: no copy."""
+    start, end = 0, len(raw)
+    while end > start and raw[end - 1] in _WHITESPACE:
+        end -= 1
+    while start < end and raw[start] in _WHITESPACE:
+        start += 1
+    return memoryview(raw)[start:end]
+
+
+def head_lines(path: Path, max_lines: int, max_bytes: int) -> Iterator[bytes]:
+    """The first lines of a file, skipping (without keeping) any longer than ``max_bytes``."""
+    with open(path, "rb") as fh:
+        for number in range(max_lines):
+            raw = fh.readline(max_bytes)
+            if not raw:
+                return
+            if len(raw) == max_bytes and not raw.endswith(b"\n"):
+                while (rest := fh.readline(1 << 20)) and not rest.endswith(b"\n"):
+                    pass
+                continue
+            yield raw[len(BOM):] if number == 0 and raw.startswith(BOM) else raw
 
 
 def starts_with_bom(path: Path) -> bool:

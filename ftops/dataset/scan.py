@@ -14,7 +14,7 @@ from ftops import tokens
 from ftops.dataset.formats import CHECKS
 from ftops.dataset.index import add_to_parts, line_hash, new_parts
 from ftops.dataset.prompt_completion import PromptCompletionStats
-from ftops.dataset.reader import iter_lines
+from ftops.dataset.reader import iter_lines, strip_view
 from ftops.dataset.tally import Tally
 
 
@@ -54,16 +54,17 @@ class ChunkResult:
         self.max_tokens = max(self.max_tokens, other.max_tokens)
 
 
-def _parse(stripped: bytes, line: int, out: ChunkResult):
+def _parse(line_bytes: memoryview, line: int, out: ChunkResult):
     try:
-        text = stripped.decode("utf-8")
+        text = str(line_bytes, "utf-8")
     except UnicodeDecodeError as exc:
         out.errors.add("invalid_utf8", line, f"not UTF-8 (byte {exc.start + 1} of the line)")
         return None
     try:
         example = json.loads(text)
     except ValueError as exc:
-        out.errors.add("invalid_json", line, f"not valid JSON: {getattr(exc, 'msg', exc)} (column {getattr(exc, 'colno', '?')})")
+        where = f" (column {exc.colno})" if isinstance(exc, json.JSONDecodeError) else ""
+        out.errors.add("invalid_json", line, f"not valid JSON: {getattr(exc, 'msg', exc)}{where}")
         return None
     except RecursionError:
         out.errors.add("invalid_json", line, "JSON nested too deeply")
@@ -96,12 +97,13 @@ def scan_range(path: Path, start: int, end: int | None, settings: ScanSettings) 
     line = 0
     for raw in iter_lines(path, start, end):
         line += 1
-        stripped = raw.strip()
-        if not stripped:
+        content = strip_view(raw)  # no copy: a line can be 100 MB
+        if not content:
             continue
         out.examples += 1
-        add_to_parts(out.parts, bits, line_hash(stripped), line)
-        example = _parse(stripped, line, out)
+        add_to_parts(out.parts, bits, line_hash(content), line)
+        example = _parse(content, line, out)
+        del content
         if example is not None:
             check(example, line, out)
             _count(example, line, enc, limit, out)
