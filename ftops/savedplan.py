@@ -16,15 +16,17 @@ import os
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ftops.errors import PlanError
 from ftops.plan import Plan
 from ftops.render.json_plan import FORMAT_VERSION, dumps, ftops_version, plan_document
 from ftops.schema import validate
 from ftops.spec import spec_files
-from ftops.workspace import Workspace
 from ftops.yamlload import Document
+
+if TYPE_CHECKING:
+    from ftops.workspace import Workspace
 
 
 def _sha256(path: Path | None) -> str | None:

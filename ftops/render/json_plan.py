@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import json
 from importlib.metadata import version
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ftops.plan import Action, Estimate, Notice, Plan
 from ftops.render.common import ORDER
-from ftops.workspace import Workspace
+
+if TYPE_CHECKING:
+    from ftops.workspace import Workspace
 
 FORMAT_VERSION = 1
 

@@ -9,10 +9,13 @@ very large plan, the table rows) are cut with a note once the comment would pass
 from __future__ import annotations
 
 from itertools import groupby
+from typing import TYPE_CHECKING
 
 from ftops.plan import Action, Notice, Plan
 from ftops.render.common import SYMBOLS, count_line, model_change, usd
-from ftops.workspace import Workspace
+
+if TYPE_CHECKING:
+    from ftops.workspace import Workspace
 
 MARKER = "<!-- ftops-plan -->"
 LIMIT = 60_000  # GitHub's 65,536 less room for what a workflow may wrap around the comment
