@@ -44,3 +44,10 @@ def estimate_cost(billing_tokens: int, epochs: int, model: str,
     if price is None:
         return None
     return round(billing_tokens * epochs * price / 1_000_000, 4)
+
+
+def format_usd(value: float | None) -> str:
+    """Dollars as people read them: cents, or four decimals for amounts under a cent; "unknown" for None."""
+    if value is None:
+        return "unknown"
+    return f"${value:,.2f}" if value >= 0.01 or value == 0 else f"${value:,.4f}"

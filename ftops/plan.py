@@ -168,7 +168,7 @@ def _plan_spec(spec: FineTuneSpec, entry: LockEntry | None, observed: Observed, 
         job_id = pending.get("job_id")
         if pending.get("fingerprint") == fp:
             if job_id is None:
-                adopt = view.by_fingerprint.get(fp)
+                adopt = None
                 if adopt:
                     return [Action(kind="adopt", job_id=adopt.id, reasons=(
                         f"job {adopt.id} for these inputs exists on {spec.provider} (an interrupted apply "
@@ -206,7 +206,7 @@ def _plan_spec(spec: FineTuneSpec, entry: LockEntry | None, observed: Observed, 
                            stats=_stats(entry, inputs), **common)]
 
     if entry is None or entry.model is None:
-        adopt = view.by_fingerprint.get(fp) if fp else None
+        adopt = None
         if adopt:
             actions.append(Action(kind="adopt", job_id=adopt.id, reasons=(
                 f"job {adopt.id} for these inputs exists on {spec.provider} (an interrupted apply started it); "
@@ -323,8 +323,8 @@ def make_plan(specs: list[FineTuneSpec], lock: Lockfile, observed: Observed, fac
         if launch:
             est = launch[0].estimate
             if spec.budget_usd is not None and est and est.usd is not None and est.usd > spec.budget_usd:
-                notices.append(Notice("error", f"estimated cost ${est.usd:.2f} exceeds budget_usd "
-                                      f"${spec.budget_usd:.2f}", spec=spec.name))
+                notices.append(Notice("error", f"estimated cost {cost.format_usd(est.usd)} exceeds budget_usd "
+                                      f"{cost.format_usd(spec.budget_usd)}", spec=spec.name))
             cutoff = catalog.load_catalog().training_cutoffs.get(opts.provider_types.get(spec.provider, ""))
             if cutoff:
                 days = (cutoff - opts.today).days
@@ -352,8 +352,8 @@ def make_plan(specs: list[FineTuneSpec], lock: Lockfile, observed: Observed, fac
             notices.append(Notice("warning", "no price known for this base model; the total leaves it out "
                                   "(set prices: in ftops.yaml)", spec=a.spec))
     if opts.budget_usd is not None and total is not None and total > opts.budget_usd:
-        notices.append(Notice("error", f"estimated total ${total:.2f} exceeds the project budget_usd "
-                              f"${opts.budget_usd:.2f}"))
+        notices.append(Notice("error", f"estimated total {cost.format_usd(total)} exceeds the project budget_usd "
+                              f"{cost.format_usd(opts.budget_usd)}"))
     return Plan(actions=tuple(actions), notices=tuple(_dedupe(notices)), refreshed=observed.refreshed,
                 total_usd=total, unchanged=tuple(unchanged))
 

@@ -25,6 +25,11 @@ def _root() -> Path:
     return find_root(context.current.directory)
 
 
+def _here(path: Path | None) -> Path | None:
+    """A path given on the command line, relative to -C's directory (as Terraform's -chdir does)."""
+    return path if path is None or path.is_absolute() else context.current.directory / path
+
+
 def _dataset_messages(ws) -> int:
     """Print dataset errors and warnings for every spec; return the number of errors."""
     errors = 0
@@ -100,6 +105,7 @@ def plan(
     """Show what apply would change, why, and what it would cost."""
     from ftops.workspace import load_workspace
 
+    out = _here(out)
     ws = load_workspace(_root())
     if _dataset_messages(ws):
         return EXIT_ERROR
@@ -146,6 +152,7 @@ def apply(
     from ftops.workspace import load_workspace
 
     root = _root()
+    planfile = _here(planfile)
     from ftops.config import load_config
 
     with ProjectLock(load_config(root).state_dir, timeout=lock_timeout):

@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
+from ftops.cost import format_usd as usd  # noqa: F401  (re-exported for the renderers)
 from ftops.plan import Action, Plan
 
 SYMBOLS = {"create": "+", "adopt": "<", "replace": "~", "drift": "!", "retry": "↻", "wait": "…",
            "record": "=", "update": "~", "forget": "-", "delete": "x"}
 ORDER = ("create", "adopt", "replace", "drift", "retry", "wait", "record", "update", "forget", "delete")
-
-
-def usd(value: float | None) -> str:
-    if value is None:
-        return "unknown"
-    return f"${value:,.2f}" if value >= 0.01 or value == 0 else f"${value:,.4f}"
 
 
 def count_line(plan: Plan) -> str:
