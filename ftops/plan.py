@@ -168,7 +168,7 @@ def _plan_spec(spec: FineTuneSpec, entry: LockEntry | None, observed: Observed, 
         job_id = pending.get("job_id")
         if pending.get("fingerprint") == fp:
             if job_id is None:
-                adopt = None
+                adopt = view.by_fingerprint.get(fp)
                 if adopt:
                     return [Action(kind="adopt", job_id=adopt.id, reasons=(
                         f"job {adopt.id} for these inputs exists on {spec.provider} (an interrupted apply "
@@ -206,7 +206,7 @@ def _plan_spec(spec: FineTuneSpec, entry: LockEntry | None, observed: Observed, 
                            stats=_stats(entry, inputs), **common)]
 
     if entry is None or entry.model is None:
-        adopt = None
+        adopt = view.by_fingerprint.get(fp) if fp else None
         if adopt:
             actions.append(Action(kind="adopt", job_id=adopt.id, reasons=(
                 f"job {adopt.id} for these inputs exists on {spec.provider} (an interrupted apply started it); "
