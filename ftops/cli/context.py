@@ -16,12 +16,22 @@ def _today() -> dt.date:
     return dt.date.fromisoformat(forced) if forced else dt.date.today()
 
 
+def _poll_interval() -> float:
+    """Seconds between job polls under ``apply --wait``; FTOPS_POLL_INTERVAL overrides (rehearsals, tests)."""
+    raw = os.environ.get("FTOPS_POLL_INTERVAL", "").strip()
+    try:
+        value = float(raw) if raw else 2.0
+    except ValueError:
+        return 2.0
+    return value if 0.0 < value <= 3600.0 else 2.0
+
+
 @dataclass
 class Runtime:
     sleep: Callable[[float], None] = time.sleep
     now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.timezone.utc)
     today: Callable[[], dt.date] = _today
-    poll_interval: float = 2.0
+    poll_interval: float = field(default_factory=_poll_interval)
 
 
 @dataclass

@@ -1,0 +1,22 @@
+"""apply never double-spends: SIGKILL `ftops apply --wait` (a real process) at random moments, run it again until
+it finishes, and check the emulator's own records (benchmarks/chaos.py runs the same with 300 kill points)."""
+
+from __future__ import annotations
+
+import os
+
+from tests.reliability.chaos import run_chaos
+
+SEED = int(os.environ.get("FTOPS_CHAOS_SEED", "20261121"))
+
+
+def test_apply_killed_at_random_moments_converges_without_spending_twice(tmp_path):
+    report = run_chaos(seed=SEED, kill_points=30, workdir=tmp_path)
+    print(report.summary())
+    assert report.kills >= 30
+    assert report.problems == [], report.summary()
+    assert report.lockfile_invalid == 0 and report.duplicate_jobs == 0 and report.duplicate_uploads == 0
+    assert set(report.jobs_per_fingerprint) == {1}, report.summary()
+    # the kills landed in the phases that matter, not only while Python was starting up
+    assert sum(n for phase, n in report.phases.items() if phase not in ("startup", "planned")) >= 10, \
+        report.summary()
