@@ -4,7 +4,8 @@
 and returns a frozen ``FileReport``; ``check_overlap`` finds examples a training and a validation file share.
 """
 
-from ftops.dataset.check import check_file, check_overlap
+from ftops.dataset.check import check_file
+from ftops.dataset.overlap import check_overlap
 from ftops.dataset.report import FileReport, Finding, TokenStats, Warning
 
 __all__ = ["FileReport", "Finding", "TokenStats", "Warning", "check_file", "check_overlap"]

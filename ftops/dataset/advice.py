@@ -11,18 +11,18 @@ MIN_EXAMPLES = 10  # the API refuses fewer
 RECOMMENDED_EXAMPLES = 50  # the guide: 50-100 to see an improvement
 
 _MESSAGES = {
-    "unrecognized_key": "{n} example(s) have top-level keys the API does not read (line {line}: {detail})",
-    "nothing_to_train": "{n} example(s) give every assistant message weight 0: they train nothing",
-    "assistant_whitespace_only": "{n} example(s) have an assistant message that is only whitespace: "
+    "unrecognized_key": "{n:,} example(s) have top-level keys the API does not read (line {line}: {detail})",
+    "nothing_to_train": "{n:,} example(s) give every assistant message weight 0: they train nothing",
+    "assistant_whitespace_only": "{n:,} example(s) have an assistant message that is only whitespace: "
                                  "the model learns to answer with nothing",
-    "missing_user_message": "{n} example(s) have no user message",
-    "dpo_identical_outputs": "{n} example(s) have identical preferred and non-preferred outputs: they teach nothing",
-    "rft_ends_with_assistant": "{n} example(s) end with an assistant message; in reinforcement fine-tuning the "
+    "missing_user_message": "{n:,} example(s) have no user message",
+    "dpo_identical_outputs": "{n:,} example(s) have identical preferred and non-preferred outputs: they teach nothing",
+    "rft_ends_with_assistant": "{n:,} example(s) end with an assistant message; in reinforcement fine-tuning the "
                                "model writes the answer, so the prompt should end with the user's turn",
-    "rft_no_reference_fields": "{n} example(s) have no field besides the messages for the grader to compare with",
-    "completion_no_leading_space": "{n} completion(s) do not start with a space or newline; start every "
+    "rft_no_reference_fields": "{n:,} example(s) have no field besides the messages for the grader to compare with",
+    "completion_no_leading_space": "{n:,} completion(s) do not start with a space or newline; start every "
                                    "completion with one, the way the model continues a prompt",
-    "over_token_limit": "{n} example(s) exceed the model's {limit:,}-token training context (longest {detail} "
+    "over_token_limit": "{n:,} example(s) exceed the model's {limit:,}-token training context (longest {detail} "
                         "tokens): they will be truncated, and billing counts at most {limit:,} tokens each",
 }
 
@@ -43,7 +43,7 @@ def warnings_from(tally: Tally, *, shaped: int, limit: int | None, max_tokens: i
         lines = tally.lines(code)
         if code == "missing_system_message":
             if n < shaped:  # some have one and some do not: probably a mistake; none at all is a choice
-                out.append(Warning(code, f"{n} of {shaped} examples have no system (or developer) message while "
+                out.append(Warning(code, f"{n:,} of {shaped:,} examples have no system (or developer) message while "
                                          "the others have one; give every example the prompt you use in production",
                                    lines))
             continue
@@ -59,7 +59,7 @@ def duplicate_warnings(duplicates: Smallest) -> list[Warning]:
         return []
     pairs = duplicates.items()
     line, first = pairs[0]
-    return [Warning("duplicate_examples", f"{duplicates.count} example(s) repeat an earlier line exactly "
+    return [Warning("duplicate_examples", f"{duplicates.count:,} example(s) repeat an earlier line exactly "
                                           f"(e.g. line {line} = line {first})", tuple(p[0] for p in pairs))]
 
 
@@ -68,7 +68,7 @@ def size_problems(examples: int, role: str) -> tuple[list[Finding], list[Warning
         return [], []
     if examples < MIN_EXAMPLES:
         return [Finding(None, "too_few_examples",
-                        f"{examples} example(s); the API needs at least {MIN_EXAMPLES}")], []
+                        f"{examples:,} example(s); the API needs at least {MIN_EXAMPLES}")], []
     if examples < RECOMMENDED_EXAMPLES:
         return [], [Warning("few_examples", f"only {examples} examples; 50-100 well-chosen examples are usually "
                                             "needed to see an improvement")]

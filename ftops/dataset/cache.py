@@ -7,13 +7,19 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import tempfile
+from concurrent.futures import ThreadPoolExecutor, TimeoutError
+from contextlib import contextmanager
 from pathlib import Path
 
 from ftops.dataset.report import FileReport
+from ftops.errors import DatasetError
+from ftops.filehash import FileDigest, HashCache
 
 VERSION = 1  # bump when the checks change what they report
 KEEP_FILES = 200  # newest files kept; older ones are removed when a result is stored
+FAST_LOOKUP_SECONDS = 0.05  # how long to wait for a sha256 the hash cache knows before scanning anyway
 
 
 def directory(cache_dir: Path) -> Path:
@@ -57,3 +63,60 @@ def _prune(folder: Path) -> None:
     files = sorted(folder.glob("*.*"), key=lambda p: p.stat().st_mtime, reverse=True)
     for old in files[KEEP_FILES:]:
         old.unlink(missing_ok=True)
+
+
+@contextmanager
+def work_dir(cache_dir: Path | None):
+    """A scratch directory for one scan (under the cache dir when there is one), removed afterwards."""
+    parent = directory(cache_dir) if cache_dir is not None else None
+    if parent is not None:
+        parent.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix="ftops-scan-", dir=parent))
+    try:
+        yield work
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+class Lookup:
+    """The file's sha256 (computed in a thread while the scan starts) and the stored result it keys."""
+
+    def __init__(self, path: Path, cache_dir: Path | None, inputs: dict):
+        self.path, self.cache_dir, self.inputs = path, cache_dir, inputs
+        self._hashes = HashCache(cache_dir)
+        self._thread = ThreadPoolExecutor(1, thread_name_prefix="ftops-sha256")
+        self._digest = self._thread.submit(self._hashes.digest, path)
+        self._looked = False
+
+    def digest(self) -> FileDigest:
+        try:
+            digest = self._digest.result()
+        except OSError as exc:
+            raise DatasetError(f"{self.path}: cannot read it ({exc.strerror or exc})") from None
+        self._hashes.save()
+        return digest
+
+    def key(self) -> str:
+        return scan_key(sha256=self.digest().sha256, **self.inputs)
+
+    def index_path(self, work: Path) -> Path:
+        """Where the examples' hash index goes: kept in the cache, or in the scan's work dir."""
+        if self.cache_dir is None:
+            return work / "index"
+        return index_path(self.cache_dir, self.digest().sha256)
+
+    def cached(self, wait: float = 0.0) -> FileReport | None:
+        """The stored result, once the digest is known (waiting at most ``wait`` seconds for it)."""
+        if self._looked or self.cache_dir is None:
+            return None
+        try:
+            self._digest.result(timeout=wait)
+        except TimeoutError:
+            return None
+        except OSError:
+            pass
+        self._looked = True
+        return load(self.cache_dir, self.key())
+
+    def close(self) -> None:
+        self._thread.shutdown(wait=True, cancel_futures=True)

@@ -6,9 +6,6 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-FORMATS = ("chat", "prompt_completion", "dpo", "reinforcement", "unknown")
-
-
 @dataclass(frozen=True)
 class Finding:
     """An error: the provider would reject the file (or the job would fail) because of it."""

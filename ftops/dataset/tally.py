@@ -34,6 +34,3 @@ class Tally:
 
     def lines(self, code: str) -> tuple[int, ...]:
         return tuple(line for line, _ in self.first.get(code, ()))
-
-    def __bool__(self) -> bool:
-        return bool(self.counts)

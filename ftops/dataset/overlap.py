@@ -1,0 +1,29 @@
+"""check_overlap: examples a training and a validation file share (the API says they must not)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ftops.dataset import cache
+from ftops.dataset.index import index_file, shared_examples
+from ftops.dataset.report import FileReport, Warning
+
+
+def check_overlap(train: FileReport, valid: FileReport, *, cache_dir: Path | None = None) -> list[Warning]:
+    """Examples of ``valid`` that are also in ``train`` (the API says the two files must not share examples)."""
+    with cache.work_dir(cache_dir) as work:
+        indexes = []
+        for name, report in (("train", train), ("valid", valid)):
+            index = cache.index_path(cache_dir, report.sha256) if cache_dir is not None else None
+            if index is None or not index.exists():
+                index = work / f"{name}.index"
+                index_file(Path(report.path), index, work / f"{name}-buckets")
+            indexes.append(index)
+        shared = shared_examples(*indexes)
+    if not shared.count:
+        return []
+    line, train_line = shared.items()[0]
+    return [Warning("train_validation_overlap",
+                    f"{shared.count:,} example(s) of {valid.path} also appear in {train.path} (e.g. line {line} = "
+                    f"line {train_line} there); validation loss means little on examples the model trained on",
+                    tuple(p[0] for p in shared.items()))]
