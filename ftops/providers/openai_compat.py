@@ -89,20 +89,38 @@ class OpenAICompatProvider:
             return False
 
     def upload_file(self, path: Path, *, sha256: str) -> RemoteFile:
+        """Upload a file, never twice: after an ambiguous failure (the upload may have landed and only the answer
+        was lost), list the provider's files again and look for this content's name before sending it again."""
         size = path.stat().st_size
         existing = self.find_file(path, sha256, size)
         if existing:
             return existing
         name = upload_name(path, sha256)
-        if size <= SIMPLE_UPLOAD_LIMIT:
-            with open(path, "rb") as fh:
-                data = self.http.json("POST", "files", data={"purpose": "fine-tune"},
-                                      files={"file": (name, fh, "application/jsonl")})
-        else:
-            data = self._upload_in_parts(path, name, size)
-        remote = RemoteFile(id=data["id"], bytes=int(data.get("bytes") or size), filename=name)
-        self._known_files()[name] = remote
-        return remote
+        last: ProviderError | None = None
+        for attempt in range(CREATE_ATTEMPTS):
+            if attempt:
+                self._files = None  # forget the cached listing: it predates the attempt that may have landed
+                existing = self.find_file(path, sha256, size)
+                if existing:
+                    log.info("found %s uploaded by an earlier attempt as %s", name, existing.id)
+                    return existing
+                self.http.policy.sleep(self.http.policy.delay(attempt - 1, None))
+            try:
+                if size <= SIMPLE_UPLOAD_LIMIT:
+                    with open(path, "rb") as fh:
+                        data = self.http.json("POST", "files", data={"purpose": "fine-tune"},
+                                              files={"file": (name, fh, "application/jsonl")}, retry=False)
+                else:
+                    data = self._upload_in_parts(path, name, size)
+            except TransientError as exc:
+                last = exc
+                log.info("uploading %s failed ambiguously (%s); checking before trying again", name, exc)
+                continue
+            remote = RemoteFile(id=data["id"], bytes=int(data.get("bytes") or size), filename=name)
+            self._known_files()[name] = remote
+            return remote
+        assert last is not None
+        raise last
 
     def _upload_in_parts(self, path: Path, name: str, size: int) -> dict[str, Any]:
         upload = self.http.json("POST", "uploads", json={"filename": name, "purpose": "fine-tune", "bytes": size,
@@ -114,7 +132,8 @@ class OpenAICompatProvider:
                     part = self.http.json("POST", f"uploads/{upload['id']}/parts",
                                           files={"data": ("part", chunk, "application/octet-stream")})
                     part_ids.append(part["id"])
-            done = self.http.json("POST", f"uploads/{upload['id']}/complete", json={"part_ids": part_ids})
+            done = self.http.json("POST", f"uploads/{upload['id']}/complete", json={"part_ids": part_ids},
+                                  retry=False)  # creates the file: the caller checks before sending it again
             return done["file"]
         except BaseException:
             try:
@@ -189,7 +208,13 @@ class OpenAICompatProvider:
             params["after"] = items[-1]["id"]
 
     def cancel_job(self, job_id: str) -> RemoteJob:
-        return _job(self.http.json("POST", f"fine_tuning/jobs/{job_id}/cancel"))
+        try:
+            return _job(self.http.json("POST", f"fine_tuning/jobs/{job_id}/cancel"))
+        except ProviderError:
+            job = self.get_job(job_id)  # a retry after a lost answer is refused: the first attempt cancelled it
+            if job.state in base.TERMINAL:
+                return job
+            raise
 
     def list_events(self, job_id: str, *, limit: int = 20) -> list[RemoteEvent]:
         page = self.http.json("GET", f"fine_tuning/jobs/{job_id}/events", params={"limit": limit})
@@ -209,7 +234,10 @@ class OpenAICompatProvider:
         return [_model(m) for m in self.http.json("GET", "models").get("data") or []]
 
     def delete_model(self, model_id: str) -> None:
-        self.http.json("DELETE", f"models/{model_id}")
+        try:
+            self.http.json("DELETE", f"models/{model_id}")
+        except NotFoundError:  # already gone (a retry after a lost answer, or deleted elsewhere): the goal holds
+            log.info("model %s was already deleted", model_id)
 
 
 def _model(data: dict[str, Any]) -> RemoteModel:

@@ -79,12 +79,14 @@ def write_jsonl(path: Path, rows: list[dict[str, Any]]) -> None:
     path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
 
 
-def make_project(root: Path, url: str, *, tag: str = "r0", project: str = PROJECT) -> Path:
+def make_project(root: Path, url: str, *, tag: str = "r0", project: str = PROJECT, key_env: str = KEY_ENV,
+                 provider_options: dict[str, Any] | None = None) -> Path:
     """Four specs: parent -> child, and two specs (shared-a, shared-b) training on the same file."""
     root.mkdir(parents=True, exist_ok=True)
     (root / "ftops.yaml").write_text(yaml.safe_dump({
         "project": project, "default_provider": "emu",
-        "providers": {"emu": {"type": "openai", "base_url": url, "api_key_env": KEY_ENV}},
+        "providers": {"emu": {"type": "openai", "base_url": url, "api_key_env": key_env,
+                              **(provider_options or {})}},
     }, sort_keys=False), encoding="utf-8")
     new_generation(root, tag)
     write_jsonl(root / "data" / "child.jsonl", chat_rows(12, f"{tag}-child"))
