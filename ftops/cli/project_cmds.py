@@ -67,7 +67,9 @@ def _make_plan(ws, *, refresh: bool, prune: bool, targets: list[str]):
     unknown = sorted(set(targets) - {s.name for s in ws.specs} - set(ws.lock.entries))
     if unknown:
         raise PlanError(f"--target names no spec: {', '.join(unknown)}")
-    pool = ProviderPool(ws.config) if refresh else None
+    from ftops.providers.http import RetryPolicy
+
+    pool = ProviderPool(ws.config, policy=RetryPolicy(sleep=context.current.runtime.sleep)) if refresh else None
     try:
         observed = observe(ws, pool)
     except BaseException:
