@@ -136,12 +136,18 @@ def run_ftops(root: Path, *args: str, env: dict[str, str] | None = None,
                           timeout=timeout, stdin=subprocess.DEVNULL)
 
 
+def _default_sigint() -> None:
+    """In the child: SIGINT as on a terminal (a shell's background job may have inherited it ignored)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 class Spawned:
     """A running ftops subprocess whose output is drained in the background (so it never blocks on a pipe)."""
 
     def __init__(self, root: Path, *args: str, env: dict[str, str] | None = None):
         self.proc = subprocess.Popen(ftops_cmd(root, *args), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                     stdin=subprocess.DEVNULL, text=True, env=env or ftops_env())
+                                     stdin=subprocess.DEVNULL, text=True, env=env or ftops_env(),
+                                     preexec_fn=_default_sigint)
         self.out: list[str] = []
         self.err: list[str] = []
         self._readers = [threading.Thread(target=self._drain, args=(s, b), daemon=True)
