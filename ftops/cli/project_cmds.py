@@ -186,7 +186,7 @@ def apply(
             try:
                 outcomes = applier.run()
             except Interrupted:
-                _interrupted(store)
+                _interrupted(store, the_plan, applier.outcomes)
                 return EXIT_INTERRUPTED
             if planfile is not None:
                 from ftops.savedplan import mark_applied
@@ -202,12 +202,16 @@ def apply(
     return EXIT_ERROR if failed else EXIT_OK
 
 
-def _interrupted(store) -> None:
+def _interrupted(store, plan, outcomes) -> None:
     echo("\nInterrupted. The lockfile is consistent; in flight:", err=True)
     for name, entry in sorted(store.current.entries.items()):
         if entry.pending:
             echo(f"  {name}: job {entry.pending.get('job_id') or '(not started)'} "
                  f"{entry.pending.get('status')}", err=True)
+    untouched = sorted({a.spec for a in plan.actions if a.launches} - {o.spec for o in outcomes} - {
+        n for n, e in store.current.entries.items() if e.pending})
+    if untouched:
+        echo(f"Not started yet: {', '.join(untouched)}.", err=True)
     echo("Run `ftops apply` again to pick them up; started jobs are adopted, never started twice.", err=True)
 
 
