@@ -7,17 +7,25 @@ from pathlib import Path
 from ftops.dataset import cache
 from ftops.dataset.index import index_file, shared_examples
 from ftops.dataset.report import FileReport, Warning
+from ftops.errors import DatasetError
 
 
 def check_overlap(train: FileReport, valid: FileReport, *, cache_dir: Path | None = None) -> list[Warning]:
-    """Examples of ``valid`` that are also in ``train`` (the API says the two files must not share examples)."""
+    """Examples of ``valid`` that are also in ``train`` (the API says the two files must not share examples).
+
+    Uses the example indexes a check_file with the same ``cache_dir`` left there; without them, re-reads both
+    files from ``report.path`` (hashing only)."""
     with cache.work_dir(cache_dir) as work:
         indexes = []
         for name, report in (("train", train), ("valid", valid)):
             index = cache.index_path(cache_dir, report.sha256) if cache_dir is not None else None
             if index is None or not index.exists():
                 index = work / f"{name}.index"
-                index_file(Path(report.path), index, work / f"{name}-buckets")
+                try:
+                    index_file(Path(report.path), index, work / f"{name}-buckets")
+                except OSError as exc:
+                    raise DatasetError(f"{report.path}: cannot read it to compare examples "
+                                       f"({exc.strerror or exc})") from None
             indexes.append(index)
         shared = shared_examples(*indexes)
     if not shared.count:

@@ -5,7 +5,10 @@ from __future__ import annotations
 import json
 import shutil
 
+import pytest
+
 from ftops.dataset import check_file, check_overlap
+from ftops.errors import DatasetError
 from tests.dataset.support import chat, check_rows, warning, write_lines
 
 
@@ -105,3 +108,11 @@ def test_findings_are_capped_per_code_with_a_count(tmp_path):
     invalid = [f for f in report.errors if f.code == "invalid_json"]
     assert [f.line for f in invalid[:100]] == list(range(1, 101))
     assert len(invalid) == 101 and invalid[-1].line is None and "150 more" in invalid[-1].message
+
+
+def test_overlap_of_a_file_that_is_gone_is_a_dataset_error(tmp_path):
+    train, valid = _files(tmp_path)
+    reports = check_file(train), check_file(valid)
+    train.unlink()
+    with pytest.raises(DatasetError, match="train.jsonl: cannot read it"):
+        check_overlap(*reports)
