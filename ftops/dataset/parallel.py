@@ -1,7 +1,7 @@
 """Scanning a file on every core: byte ranges go to a process pool, results come back in file order.
 
 Small files are scanned in this process (a pool costs more than it saves). Workers are forked where the
-platform allows it, so they start at once; each loads the tokenizer on first use and keeps it.
+platform allows it, after this process has loaded the tokenizer: they start at once and share its memory.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
+from ftops import tokens
 from ftops.dataset.reader import byte_ranges
 from ftops.dataset.scan import ChunkResult, ScanSettings, scan_range
 
@@ -44,5 +45,6 @@ def scan_chunks(path: Path, size: int, settings: ScanSettings, *, workers: int |
         yield scan_range(path, 0, None, settings)
         return
     tasks = [(str(path), start, end, settings) for start, end in ranges]
+    tokens.get_encoding(settings.encoding)  # once, before forking: the workers share its pages
     with _context().Pool(workers) as pool:
         yield from pool.imap(_scan_task, tasks)
