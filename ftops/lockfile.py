@@ -102,6 +102,19 @@ def read_lockfile(path: Path, display: str | None = None) -> Lockfile:
     return Lockfile({name: LockEntry.from_dict(name, data) for name, data in (doc.data.get("models") or {}).items()})
 
 
+def remove_stale_temp_files(path: Path) -> int:
+    """Delete temp files a killed writer left next to ``path``. Only call it holding the project lock (then no
+    other writer can be between its temp file and its rename)."""
+    removed = 0
+    for tmp in path.parent.glob(f".{path.name}.*.tmp"):
+        try:
+            tmp.unlink()
+            removed += 1
+        except OSError:
+            pass
+    return removed
+
+
 def write_lockfile(path: Path, lock: Lockfile) -> bool:
     """Atomically replace ``path`` (temp file in the same directory, fsync, rename). Returns False when the
     content is unchanged (the file is then not touched at all)."""

@@ -7,12 +7,15 @@ import threading
 from pathlib import Path
 from typing import Callable
 
-from ftops.lockfile import LockEntry, Lockfile, write_lockfile
+from ftops.lockfile import LockEntry, Lockfile, remove_stale_temp_files, write_lockfile
 
 
 class LockStore:
+    """Create it while holding the project lock: it clears temp files an apply killed mid-write left behind."""
+
     def __init__(self, path: Path, lock: Lockfile):
         self.path = path
+        remove_stale_temp_files(path)
         self._lock = lock
         self._mutex = threading.Lock()
 

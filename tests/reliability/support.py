@@ -239,6 +239,7 @@ def check_converged(root: Path, state: dict[str, Any], project: str = PROJECT) -
     problems += [f"job {j['id']} is still {j['status']}" for j in found.jobs
                  if j["status"] not in ("succeeded",) + LIVE]
     problems += [f"{name} uploaded {n} times" for name, n in found.uploads_per_name.items() if n > 1]
+    problems += [f"temp file left behind: {p.name}" for p in root.glob(".ftops.lock.*.tmp")]
     invalid = lockfile_valid(root)
     if invalid:
         return problems + [f"lockfile invalid: {invalid}"]

@@ -54,3 +54,13 @@ def test_ctrl_c_before_any_job_exists_exits_130_with_a_valid_lockfile(tmp_path):
         assert run_ftops(root, "apply", "--auto-approve", "--wait").returncode == 0
         state = emu.state()
     assert check_converged(root, state) == []
+
+
+def test_a_temp_file_left_by_a_writer_killed_mid_write_is_cleared_by_the_next_apply(tmp_path):
+    with EmulatorProcess(tmp_path / "emu", job_duration=0.5) as emu:
+        root = make_project(tmp_path / "proj", emu.url)
+        (root / ".ftops.lock.k1ll3d.tmp").write_text("version: 1\nmodels:\n  half-writ")
+        assert run_ftops(root, "apply", "--auto-approve", "--wait").returncode == 0
+        state = emu.state()
+    assert not list(root.glob(".ftops.lock.*.tmp"))
+    assert check_converged(root, state) == []
