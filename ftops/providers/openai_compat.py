@@ -130,12 +130,18 @@ class OpenAICompatProvider:
         one complete listing (a half-filled one would say "not there" and cause a second upload)."""
         with self._files_lock:
             if self._files is None:
-                data = self.http.json("GET", "files", params={"purpose": "fine-tune", "limit": 10000})
                 files: dict[str, RemoteFile] = {}
-                for item in _items(data, "file", self.name):
-                    name = _text(item.get("filename")) or ""
-                    files.setdefault(name, RemoteFile(id=item["id"], bytes=_num(item.get("bytes")) or 0,
-                                                      filename=name))
+                params: dict[str, Any] = {"purpose": "fine-tune", "limit": 10000}
+                for _ in range(1000):  # pages; bounded against a provider that always says has_more
+                    page = self.http.json("GET", "files", params=params)
+                    items = _items(page, "file", self.name)
+                    for item in items:
+                        name = _text(item.get("filename")) or ""
+                        files.setdefault(name, RemoteFile(id=item["id"], bytes=_num(item.get("bytes")) or 0,
+                                                          filename=name))
+                    if not items or page.get("has_more") is not True:
+                        break
+                    params["after"] = items[-1]["id"]
                 self._files = files
             return self._files
 

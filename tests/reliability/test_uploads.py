@@ -79,3 +79,27 @@ def test_specs_uploading_at_the_same_moment_wait_for_one_listing_of_the_provider
     provider.close()
     assert posts == []
     assert found == {"a.jsonl": "file-0", "b.jsonl": "file-1"}
+
+
+def test_a_file_on_a_later_page_of_the_provider_listing_is_found_not_uploaded_again(tmp_path):
+    path = tmp_path / "late.jsonl"
+    path.write_text('{"late": true}\n')
+    sha = hashlib.sha256(path.read_bytes()).hexdigest()
+    pages = {None: ([{"id": "file-old", "filename": "0000-old.jsonl", "bytes": 3}], True),
+             "file-old": ([{"id": "file-late", "filename": upload_name(path, sha), "bytes": path.stat().st_size}],
+                          False)}
+    posts = []
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        if request.method == "GET":
+            data, more = pages[request.url.params.get("after")]
+            return httpx.Response(200, json={"object": "list", "data": data, "has_more": more})
+        posts.append(request.url.path)
+        return httpx.Response(200, json={"id": "file-new", "bytes": 1})
+
+    provider = OpenAICompatProvider("paged", HttpClient(
+        provider="paged", base_url="http://paged.invalid/v1", headers={}, transport=httpx.MockTransport(handle),
+        policy=RetryPolicy(sleep=lambda s: None)))
+    assert provider.upload_file(path, sha256=sha).id == "file-late"
+    provider.close()
+    assert posts == []
