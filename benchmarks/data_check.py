@@ -6,10 +6,12 @@ content parts) in a temp dir, then runs, each in its own subprocess:
   warm     check_file again with the cache from the cold run
   baseline the cookbook notebook as people copy it: load all lines, json.loads all, format checks, encode every
            message value (and the assistant ones again) with tiktoken (cl100k_base, as it does), distributions
-and prints time, peak RSS (largest process: getrusage of the process and its pool workers) and peak total PSS of
-the process tree (sampled from /proc), and the ratios.
+and prints the check's time (imports excluded) and the whole process's, CPU seconds (the process and its pool
+workers), peak RSS (the largest process) and peak total PSS of the process tree (sampled from /proc), and the
+ratios. On a shared machine the wall times depend on what else runs; the CPU seconds much less.
 
-    .venv/bin/python benchmarks/data_check.py [--size-mib 200] [--keep DIR]
+    .venv/bin/python benchmarks/data_check.py [--size-mib 200] [--keep DIR] [--skip-baseline]
+                                              [--baseline-encoding cl100k_base|o200k_base]
 """
 
 from __future__ import annotations
