@@ -54,6 +54,14 @@ class HashCache:
     def _key(path: Path, st: os.stat_result) -> str:
         return f"{path.resolve()}|{st.st_size}|{st.st_mtime_ns}|{st.st_ino}"
 
+    def known(self, path: Path) -> FileDigest | None:
+        """The cached digest when the file is unchanged since it was hashed; None (without reading it) else."""
+        path = Path(path)
+        st = path.stat()
+        with _LOCK:
+            cached = self._load().get(self._key(path, st))
+        return FileDigest(path=path, sha256=cached, bytes=st.st_size) if cached else None
+
     def digest(self, path: Path) -> FileDigest:
         path = Path(path)
         st = path.stat()

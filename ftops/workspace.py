@@ -78,10 +78,11 @@ def check_datasets(ws: Workspace) -> None:
             report = check_file(ref.path, model=model, method=spec.method_type, n_epochs=spec.n_epochs,
                                 cache_dir=cache, price_overrides=ws.config.prices,
                                 role="training" if role == "training_file" else "validation")
-            roles[role] = report.with_path(Path(ref.rel))
-        ws.reports[spec.name] = roles
-        if "validation_file" in roles:
+            roles[role] = report
+        if "validation_file" in roles:  # with the reports' real paths: overlap may re-read the files
             ws.overlap[spec.name] = check_overlap(roles["training_file"], roles["validation_file"], cache_dir=cache)
+        ws.reports[spec.name] = {role: report.with_path(Path(ws.config.rel(report.path)))
+                                 for role, report in roles.items()}
 
 
 class ProviderPool:

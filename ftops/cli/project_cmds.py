@@ -43,8 +43,10 @@ def _dataset_messages(ws) -> int:
                 lines = f" (lines {', '.join(map(str, warning.lines[:5]))}{'...' if len(warning.lines) > 5 else ''})" \
                     if warning.lines else ""
                 warn(f"{report.path}: [{warning.code}] {warning.message}{lines}")
-        for finding in ws.overlap.get(name, []):
-            warn(f"{name}: {getattr(finding, 'message', finding)}")
+        for finding in ws.overlap.get(name, []):  # the provider fails such a job: stop before paying for it
+            echo(f"error: {name}: [{finding.code}] {finding.message} (the provider refuses validation files that "
+                 "share examples with the training file)", err=True)
+            errors += 1
     return errors
 
 

@@ -9,7 +9,7 @@ import json
 import os
 import shutil
 import tempfile
-from concurrent.futures import ThreadPoolExecutor, TimeoutError
+from concurrent.futures import Future, ThreadPoolExecutor, TimeoutError
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -85,7 +85,15 @@ class Lookup:
         self.path, self.cache_dir, self.inputs = path, cache_dir, inputs
         self._hashes = HashCache(cache_dir)
         self._thread = ThreadPoolExecutor(1, thread_name_prefix="ftops-sha256")
-        self._digest = self._thread.submit(self._hashes.digest, path)
+        try:
+            known = self._hashes.known(path)
+        except OSError:
+            known = None
+        if known is not None:  # unchanged since last time: no thread, no read
+            self._digest: Future = Future()
+            self._digest.set_result(known)
+        else:
+            self._digest = self._thread.submit(self._hashes.digest, path)
         self._looked = False
 
     def digest(self) -> FileDigest:

@@ -141,3 +141,13 @@ def test_azure_suffix_limits_are_checked_before_anything_is_spent(project, monke
     assert "suffix is 41 characters; az allows at most 40" in result.out
     project.spec("a", suffix="has space")
     assert "may only use [A-Za-z0-9_-] on az" in project.run("plan", "--no-refresh").out
+
+
+def test_validation_file_sharing_examples_with_training_stops_the_plan(project):
+    project.dataset("data/a.jsonl", 14)
+    project.dataset("data/v.jsonl", 3)  # the first three training examples again
+    project.spec("a", validation_file="../data/v.jsonl")
+    result = project.run("plan")
+    assert result.rc == 1
+    assert "[train_validation_overlap] 3 example(s)" in result.err
+    assert project.jobs() == []
