@@ -78,16 +78,21 @@ def load_config(root: Path) -> ProjectConfig:
     if default_provider not in providers:
         raise ConfigError(f"{CONFIG_NAME}: default_provider {default_provider!r} is not one of the providers "
                           f"({', '.join(sorted(providers))})")
+    allow_paths = tuple((root / p).resolve() for p in data.get("allow_paths") or [])
+    lockfile = (root / data.get("lockfile", "ftops.lock")).resolve()
+    if not any(lockfile.parent == r or r in lockfile.parents for r in (root, *allow_paths)):
+        raise ConfigError(f"{CONFIG_NAME}: lockfile {data.get('lockfile')!r} resolves outside the project "
+                          f"({lockfile}); add its directory to allow_paths if that is intended")
     return ProjectConfig(
         root=root,
         project=data.get("project") or _slug(root.name),
         spec_globs=tuple(data.get("specs") or DEFAULT_SPECS),
-        lockfile=(root / data.get("lockfile", "ftops.lock")),
+        lockfile=lockfile,
         default_provider=default_provider,
         providers=providers,
         prices={str(k): float(v) for k, v in (data.get("prices") or {}).items()},
         budget_usd=data.get("budget_usd"),
-        allow_paths=tuple((root / p).resolve() for p in data.get("allow_paths") or []),
+        allow_paths=allow_paths,
         warn_days=int(data.get("warn_days", DEFAULT_WARN_DAYS)),
         config_file=path if path.is_file() else None,
     )

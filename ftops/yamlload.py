@@ -46,7 +46,15 @@ def _walk(node: yaml.Node, path: tuple, lines: dict[tuple, int]) -> None:
 
 
 class _Loader(yaml.SafeLoader):
-    """SafeLoader that rejects duplicate keys instead of silently keeping the last one."""
+    """SafeLoader that rejects duplicate keys instead of silently keeping the last one, and refuses aliases:
+    ftops files never need them, and ``*alias`` expansion is how a few lines become gigabytes."""
+
+    def compose_node(self, parent, index):
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            raise yaml.composer.ComposerError(None, None, "aliases (*name) are not allowed in ftops files",
+                                              event.start_mark)
+        return super().compose_node(parent, index)
 
     def construct_mapping(self, node, deep=False):
         seen = set()
@@ -92,7 +100,12 @@ def load_documents(text: str, display: str) -> list[Document]:
                 node = loader.get_node()
                 if node is None:
                     continue
-                data = loader.construct_document(node)
+                try:
+                    data = loader.construct_document(node)
+                except (ValueError, TypeError, KeyError, AttributeError, OverflowError) as exc:
+                    # a tag whose value does not fit it (!!int one, !!timestamp x, ...)
+                    raise_problem(display, node.start_mark.line + 1,
+                                  f"YAML value cannot be read ({type(exc).__name__}); remove the explicit !!tag")
                 lines: dict[tuple, int] = {}
                 _walk(node, (), lines)
                 docs.append(Document(data=data, file=display, lines=lines, start_line=node.start_mark.line + 1))
@@ -117,7 +130,8 @@ def dump(data: Any) -> str:
 
 
 class _Dumper(yaml.SafeDumper):
-    pass
+    def ignore_aliases(self, data):  # never write an alias: every value is spelled out
+        return True
 
 
 def _str_presenter(dumper, value):

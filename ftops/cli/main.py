@@ -46,9 +46,15 @@ def _global(
 ) -> None:
     context.current.directory = (directory or Path.cwd()).resolve()
     context.current.verbose = verbose
-    if verbose:
-        logging.basicConfig(level=logging.INFO if verbose == 1 else logging.DEBUG,
-                            format="%(levelname)s %(name)s: %(message)s")
+    if verbose:  # handlers of our own: basicConfig does nothing when the host already set up logging
+        for name in ("ftops",) + (("httpx", "httpcore") if verbose > 1 else ()):
+            logger = logging.getLogger(name)
+            logger.setLevel(logging.INFO if verbose == 1 else logging.DEBUG)
+            if not any(getattr(h, "_ftops", False) for h in logger.handlers):
+                handler = logging.StreamHandler()
+                handler._ftops = True  # type: ignore[attr-defined]
+                handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+                logger.addHandler(handler)
 
 
 def _register() -> None:
