@@ -12,7 +12,7 @@ import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable
 
 from ftops import catalog
@@ -78,9 +78,10 @@ class Applier:
                 while not all(f.done() for f in futures):
                     time.sleep(0.05)
             except KeyboardInterrupt:
-                self.opts.stop.set()
+                self.opts.stop.set()  # workers finish the step (and lockfile write) they are in, then stop
                 for f in futures:
-                    f.result() if not f.cancelled() else None
+                    if not f.cancelled():
+                        f.result()
                 raise Interrupted() from None
             for f in futures:
                 f.result()
@@ -139,8 +140,6 @@ class Applier:
             return Outcome(action.spec, "wait", True, f"waits for parent {parent!r}; run `ftops apply` again "
                            "(or use --wait) once it has finished", in_flight=None)
         inputs = dict(action.inputs or {}, base_model=model)
-        from dataclasses import replace
-
         return self._launch(replace(action, inputs=inputs, fingerprint=fingerprint(inputs), after=()))
 
     # -- steps -------------------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ftops import catalog, cost
@@ -227,8 +227,7 @@ def _plan_spec(spec: FineTuneSpec, entry: LockEntry | None, observed: Observed, 
     return actions
 
 
-def _lifecycle(spec_name: str, provider: str, model: str | None, label: str, date: str | None,
-               opts: PlanOptions) -> list[Notice]:
+def _lifecycle(spec_name: str, model: str | None, label: str, date: str | None, opts: PlanOptions) -> list[Notice]:
     if not model or not date:
         return []
     try:
@@ -259,14 +258,56 @@ def _capability_problems(spec: FineTuneSpec, caps: Capabilities | None) -> list[
     return [Notice("error", p, spec=spec.name) for p in problems]
 
 
-def _shutdown_of(model: str | None, provider: str, observed: Observed) -> str | None:
+def _shutdown_of(model: str | None, provider: str, observed: Observed, opts: PlanOptions) -> str | None:
+    """The provider's own word (its models list) first; the built-in table only for OpenAI-type providers,
+    whose dates it records (Azure, for one, retires the same models later)."""
     if not model:
         return None
-    seen = observed.shutdown_date(provider, model) or observed.shutdown_date(provider, catalog.base_of(model))
-    if seen:
-        return seen
-    known = catalog.lookup(model).shutdown_date
-    return known.isoformat() if known else None
+    view = observed.view(provider)
+    listed = view.models.get(model)
+    if listed and listed.shutdown_date:
+        return listed.shutdown_date
+    base = catalog.base_of(model)
+    if base in view.models:
+        return view.models[base].shutdown_date
+    if opts.provider_types.get(provider, "openai") in ("openai", "local"):
+        known = catalog.lookup(model).shutdown_date
+        return known.isoformat() if known else None
+    return None
+
+
+def _spec_notices(spec: FineTuneSpec, entry: LockEntry | None, spec_actions: list[Action], observed: Observed,
+                  base_model: str | None, opts: PlanOptions) -> list[Notice]:
+    """Lifecycle, capability, offer, budget and cut-off notices for one spec."""
+    notices: list[Notice] = []
+    launch = next((a for a in spec_actions if a.launches), None)
+    model = entry.model if entry else None
+    model_date = (entry.model_shutdown_date or _shutdown_of(model, entry.provider, observed, opts)) if model else None
+    for notice in _lifecycle(spec.name, model, "pinned model", model_date, opts):
+        if notice.level == "error" and launch:  # dead, but this apply replaces it: migrating must stay possible
+            notice = replace(notice, level="warning", message=f"{notice.message}; this apply replaces it")
+        notices.append(notice)
+    if base_model and (launch or not model_date):
+        notices += _lifecycle(spec.name, base_model, "base model",
+                              _shutdown_of(base_model, spec.provider, observed, opts), opts)
+    if not launch:
+        return notices
+    notices += _capability_problems(spec, opts.capabilities.get(spec.provider))
+    view = observed.view(spec.provider)
+    if spec.base_model and view.models and spec.base_model not in view.models:
+        notices.append(Notice("error", f"base model {spec.base_model} is not offered by {spec.provider} "
+                              "(not in its models list)", spec=spec.name))
+    est = launch.estimate
+    if spec.budget_usd is not None and est and est.usd is not None and est.usd > spec.budget_usd:
+        notices.append(Notice("error", f"estimated cost {cost.format_usd(est.usd)} exceeds budget_usd "
+                              f"{cost.format_usd(spec.budget_usd)}", spec=spec.name))
+    cutoff = catalog.load_catalog().training_cutoffs.get(opts.provider_types.get(spec.provider, ""))
+    if cutoff:
+        days = (cutoff - opts.today).days
+        text = (f"{spec.provider} stopped accepting new fine-tuning jobs on {cutoff}" if days < 0 else
+                f"{spec.provider} accepts new fine-tuning jobs until {cutoff}: {days} days left to train")
+        notices.append(Notice("error" if days < 0 else "warning", text, date=str(cutoff), days_left=days))
+    return notices
 
 
 def make_plan(specs: list[FineTuneSpec], lock: Lockfile, observed: Observed, facts: dict[str, SpecFacts],
@@ -306,32 +347,7 @@ def make_plan(specs: list[FineTuneSpec], lock: Lockfile, observed: Observed, fac
             elif a.kind in LAUNCHES or a.kind in ("wait", "adopt", "record"):
                 busy.add(spec.name)
         actions.extend(spec_actions)
-        model = entry.model if entry else None
-        notices += _lifecycle(spec.name, spec.provider, model, "pinned model",
-                              (entry.model_shutdown_date if entry else None) or _shutdown_of(model, spec.provider,
-                                                                                            observed), opts)
-        base_model = root_base[spec.name]
-        if base_model and not (model and _shutdown_of(model, spec.provider, observed)):
-            notices += _lifecycle(spec.name, spec.provider, base_model, "base model",
-                                  _shutdown_of(base_model, spec.provider, observed), opts)
-        launch = [a for a in spec_actions if a.launches]
-        notices += _capability_problems(spec, opts.capabilities.get(spec.provider))
-        view = observed.view(spec.provider)
-        if launch and spec.base_model and view.models and spec.base_model not in view.models:
-            notices.append(Notice("error", f"base model {spec.base_model} is not offered by {spec.provider} "
-                                  "(not in its models list)", spec=spec.name))
-        if launch:
-            est = launch[0].estimate
-            if spec.budget_usd is not None and est and est.usd is not None and est.usd > spec.budget_usd:
-                notices.append(Notice("error", f"estimated cost {cost.format_usd(est.usd)} exceeds budget_usd "
-                                      f"{cost.format_usd(spec.budget_usd)}", spec=spec.name))
-            cutoff = catalog.load_catalog().training_cutoffs.get(opts.provider_types.get(spec.provider, ""))
-            if cutoff:
-                days = (cutoff - opts.today).days
-                level = "error" if days < 0 else "warning"
-                text = (f"{spec.provider} stopped accepting new fine-tuning jobs on {cutoff}" if days < 0 else
-                        f"{spec.provider} accepts new fine-tuning jobs until {cutoff}: {days} days left to train")
-                notices.append(Notice(level, text, date=str(cutoff), days_left=days))
+        notices += _spec_notices(spec, entry, spec_actions, observed, root_base[spec.name], opts)
     for name in sorted(set(lock.entries) - names):
         entry = lock.entries[name]
         protected = entry.protect

@@ -318,3 +318,35 @@ def test_refresh_costs_the_same_few_requests_however_many_specs(project):
     assert project.run("apply", "--auto-approve", "--wait").rc == 0
     many = requests_for_one_plan()
     assert few == many <= 2  # one models list, one page of this project's jobs
+
+
+def test_a_dead_pinned_model_blocks_the_plan_until_the_spec_moves_to_a_provider_that_still_trains(
+        project, monkeypatch):
+    monkeypatch.setenv("AZ_KEY", "azure-test-key")
+    url = project.emu.url
+    project.write("ftops.yaml", f"default_provider: oa\nproviders:\n"
+                                f"  oa: {{type: openai, base_url: '{url}', api_key_env: FTOPS_TEST_KEY}}\n"
+                                f"  az: {{type: azure-openai, base_url: '{url}', api_key_env: AZ_KEY}}\n")
+    project.dataset("data/bot.jsonl", 12)
+    project.spec("bot", provider="oa")
+    assert project.run("apply", "--auto-approve", "--wait").rc == 0
+    old = project.lock()["models"]["bot"]
+    assert old["model_shutdown_date"] == "2027-01-14"
+
+    monkeypatch.setenv("FTOPS_TODAY", "2027-01-20")
+    dead = project.run("plan")
+    assert dead.rc == 1
+    assert f"ERROR bot: pinned model {old['model']} shut down on 2027-01-14 (6 days ago)" in dead.out
+
+    # Azure keeps this base model longer; its models list says so, and the plan believes the provider
+    project.admin("POST", "models", {"id": "gpt-4o-mini-2024-07-18", "shutdown_date": "2027-10-01"})
+    project.spec("bot", provider="az")
+    moving = project.run("plan", "--detailed-exitcode")
+    assert moving.rc == 2, moving.all
+    assert "~ replace  bot" in moving.out and "provider: oa -> az" in moving.out
+    assert "shut down on 2027-01-14 (6 days ago); it no longer serves; this apply replaces it" in moving.out
+    assert project.run("apply", "--auto-approve", "--wait").rc == 0
+    new = project.lock()["models"]["bot"]
+    assert new["provider"] == "az" and new["model"] != old["model"]
+    assert new["base_model_shutdown_date"] == "2027-10-01"
+    assert project.run("plan", "--detailed-exitcode").rc == 0
