@@ -6,7 +6,7 @@ with the results of the other ranges in file order.
 
 from __future__ import annotations
 
-import json
+import orjson
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -56,18 +56,15 @@ class ChunkResult:
 
 def _parse(line_bytes: memoryview, line: int, out: ChunkResult):
     try:
-        text = str(line_bytes, "utf-8")
-    except UnicodeDecodeError as exc:
-        out.errors.add("invalid_utf8", line, f"not UTF-8 (byte {exc.start + 1} of the line)")
-        return None
-    try:
-        example = json.loads(text)
-    except ValueError as exc:
-        where = f" (column {exc.colno})" if isinstance(exc, json.JSONDecodeError) else ""
-        out.errors.add("invalid_json", line, f"not valid JSON: {getattr(exc, 'msg', exc)}{where}")
-        return None
-    except RecursionError:
-        out.errors.add("invalid_json", line, "JSON nested too deeply")
+        example = orjson.loads(line_bytes)  # bytes in: parsing and UTF-8 validation in one pass
+    except orjson.JSONDecodeError as exc:
+        try:
+            str(line_bytes, "utf-8")
+        except UnicodeDecodeError as bad:
+            out.errors.add("invalid_utf8", line, f"not UTF-8 (byte {bad.start + 1} of the line)")
+            return None
+        where = f" (column {exc.colno})" if exc.colno else ""
+        out.errors.add("invalid_json", line, f"not valid JSON: {exc.msg}{where}")
         return None
     if not isinstance(example, dict):
         out.errors.add("data_type", line, f"the line is a JSON {type(example).__name__}, not an object")
