@@ -288,8 +288,12 @@ def _spec_notices(spec: FineTuneSpec, entry: LockEntry | None, spec_actions: lis
             notice = replace(notice, level="warning", message=f"{notice.message}; this apply replaces it")
         notices.append(notice)
     if base_model and (launch or not model_date):
-        notices += _lifecycle(spec.name, base_model, "base model",
-                              _shutdown_of(base_model, spec.provider, observed, opts), opts)
+        for notice in _lifecycle(spec.name, base_model, "base model",
+                                 _shutdown_of(base_model, spec.provider, observed, opts), opts):
+            if launch and notice.level == "warning":  # what the reviewer is about to pay for
+                notice = replace(notice, message=f"{notice.message}; a model trained on it now stops serving "
+                                                 "then too")
+            notices.append(notice)
     if not launch:
         return notices
     notices += _capability_problems(spec, opts.capabilities.get(spec.provider))

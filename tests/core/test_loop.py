@@ -196,7 +196,8 @@ def test_base_model_shutdown_date_produces_a_warning_with_days_left(project, mon
     project.spec("alpha")
     project.admin("POST", "models", {"id": "gpt-4o-mini-2024-07-18", "shutdown_date": "2026-12-31"})
     plan = project.run("plan")
-    assert "WARNING alpha: base model gpt-4o-mini-2024-07-18 shuts down on 2026-12-31: 30 days left" in plan.out
+    assert ("WARNING alpha: base model gpt-4o-mini-2024-07-18 shuts down on 2026-12-31: 30 days left; "
+            "a model trained on it now stops serving then too") in plan.out
     assert project.run("apply", "--auto-approve", "--wait").rc == 0
     assert project.lock()["models"]["alpha"]["base_model_shutdown_date"] == "2026-12-31"
     status = project.run("status")
