@@ -85,23 +85,24 @@ def cancel(tx: Tx, req: Request) -> dict:
     return view(tx, job)
 
 
-def pause(tx: Tx, req: Request) -> dict:
+def _job_in_state(tx: Tx, req: Request, wanted: str, verb: str) -> dict:
     job = get_job(tx, req.params["id"])
     status = jobs.status(job, tx.now)
-    if status != "running":
-        raise bad_request(f"Job {job['id']} is {status}; only a running job can be paused.",
+    if status != wanted:
+        raise bad_request(f"Job {job['id']} is {status}; only a {wanted} job can be {verb}.",
                           param="fine_tuning_job_id")
+    return job
+
+
+def pause(tx: Tx, req: Request) -> dict:
+    job = _job_in_state(tx, req, "running", "paused")
     job["paused_at"] = tx.now
     jobs.event(tx, job, tx.now, "Fine-tuning job paused")
     return view(tx, job)
 
 
 def resume(tx: Tx, req: Request) -> dict:
-    job = get_job(tx, req.params["id"])
-    status = jobs.status(job, tx.now)
-    if status != "paused":
-        raise bad_request(f"Job {job['id']} is {status}; only a paused job can be resumed.",
-                          param="fine_tuning_job_id")
+    job = _job_in_state(tx, req, "paused", "resumed")
     job["paused_total"] += tx.now - job["paused_at"]
     job["paused_at"] = None
     jobs.event(tx, job, tx.now, "Fine-tuning job resumed")
