@@ -52,6 +52,33 @@ class Interrupted(Exception):
     pass
 
 
+class _Progress:
+    """While --wait follows a running job: its newest metrics event ("Step 120/300: training loss=0.42"),
+    at most once every ``every`` seconds so a CI log stays readable through hours of training."""
+
+    def __init__(self, opts: "ApplyOptions", every: float = 30.0):
+        self.opts, self.every = opts, every
+        self._last_id: str | None = None
+        self._last_at: dt.datetime | None = None
+
+    def report(self, spec: str, provider: Provider, job: RemoteJob) -> None:
+        now = self.opts.now()
+        if self._last_at is not None and (now - self._last_at).total_seconds() < self.every:
+            return
+        try:
+            events = provider.list_events(job.id, limit=10)
+        except ProviderError:
+            return  # progress is a courtesy; the job is followed all the same
+        newest = next((e for e in events if e.type == "metrics" or (e.data or {}).get("step")), None)
+        if newest is None or newest.id == self._last_id:
+            return
+        self._last_id, self._last_at = newest.id, now
+        eta = ""
+        if job.estimated_finish:
+            eta = f" (estimated finish {_iso(dt.datetime.fromtimestamp(job.estimated_finish, dt.timezone.utc))})"
+        self.opts.say(f"{spec}: {newest.message}{eta}")
+
+
 def _iso(now: dt.datetime) -> str:
     return now.astimezone(dt.timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
@@ -220,6 +247,7 @@ class Applier:
                            "`ftops apply` records the model once it has finished", in_flight=job.id)
         started = time.monotonic()
         last = None
+        progress = _Progress(self.opts)
         while job.state not in states.TERMINAL:
             if self.opts.stop.is_set():
                 self._set_pending(action, job_id=job.id, status=job.raw_status)
@@ -229,6 +257,8 @@ class Applier:
                 last = job.raw_status
                 self._set_pending(action, job_id=job.id, status=job.raw_status)
                 self.opts.say(f"{action.spec}: job {job.id} {job.raw_status}")
+            if job.state == states.RUNNING:
+                progress.report(action.spec, provider, job)
             if self.opts.timeout is not None and time.monotonic() - started > self.opts.timeout:
                 return Outcome(action.spec, action.kind, True, f"stopped waiting; job {job.id} is "
                                f"{job.raw_status}", in_flight=job.id)

@@ -351,3 +351,17 @@ def test_a_dead_pinned_model_blocks_the_plan_until_the_spec_moves_to_a_provider_
     assert new["provider"] == "az" and new["model"] != old["model"]
     assert new["base_model_shutdown_date"] == "2027-10-01"
     assert project.run("plan", "--detailed-exitcode").rc == 0
+
+
+def test_wait_shows_training_progress_from_the_jobs_metrics(project):
+    project.dataset("data/alpha.jsonl", 12)
+    project.spec("alpha")
+    from ftops.cli.context import Runtime
+
+    # poll often enough to see the job while it runs (each fake sleep moves the emulator clock 1 s of 10)
+    result = project.run("apply", "--auto-approve", "--wait", runtime=Runtime(sleep=project.fake_sleep,
+                                                                             poll_interval=1.0))
+    assert result.rc == 0, result.all
+    assert "alpha: Step " in result.out and "training loss=" in result.out
+    progress = [line for line in result.out.splitlines() if "training loss=" in line]
+    assert len(progress) == 1  # throttled: at most one line per 30 s of wall time
