@@ -27,6 +27,14 @@ class Dataset:
     tokens: list[int]
 
 
+def _messages_problem(messages) -> str | None:
+    if not isinstance(messages, list) or not messages or not all(isinstance(m, dict) for m in messages):
+        return "chat rows need a non-empty 'messages' list of message objects"
+    if not all(isinstance(m.get("role"), str) for m in messages):
+        return "every message needs a string 'role'"
+    return None
+
+
 def _shape_problem(example: dict, method: str, prompt_completion: bool) -> str | None:
     if prompt_completion:
         if not (isinstance(example.get("prompt"), str) and isinstance(example.get("completion"), str)):
@@ -38,10 +46,11 @@ def _shape_problem(example: dict, method: str, prompt_completion: bool) -> str |
                 and all(isinstance(example.get(k), list) and example[k]
                         for k in ("preferred_output", "non_preferred_output"))):
             return "DPO rows need 'input' {messages}, 'preferred_output' and 'non_preferred_output'"
-        return None
+        return _messages_problem(inp["messages"])
     messages = example.get("messages")
-    if not isinstance(messages, list) or not messages or not all(isinstance(m, dict) for m in messages):
-        return "chat rows need a non-empty 'messages' list of message objects"
+    problem = _messages_problem(messages)
+    if problem:
+        return problem
     if method == "supervised" and not any(m.get("role") == "assistant" for m in messages):
         return "the example has no assistant message to train on"
     return None
@@ -61,15 +70,19 @@ def load(content: bytes, *, param: str, method: str, base: str) -> Dataset:
             continue
         try:
             example = json.loads(raw)
-        except (ValueError, UnicodeDecodeError):
-            raise FileProblem(f"Invalid {label}: line {number} is not valid JSON.", param, code) from None
+        except (ValueError, UnicodeDecodeError, RecursionError):
+            raise FileProblem(f"Invalid {label}: line {number} is not valid JSON (or is nested too deeply).",
+                              param, code) from None
         if not isinstance(example, dict):
             raise FileProblem(f"Invalid {label}: line {number} is not a JSON object.", param, code)
         problem = _shape_problem(example, method, prompt_completion)
         if problem:
             raise FileProblem(f"Invalid {label} format for {method} fine-tuning of {base}: line {number}: "
                               f"{problem}.", param, code)
-        count = tokens.count_example(example, enc)
+        try:
+            count = tokens.count_example(example, enc)
+        except RecursionError:
+            raise FileProblem(f"Invalid {label}: line {number} is nested too deeply.", param, code) from None
         if info.context is not None and count > info.context:
             raise FileProblem(f"Invalid {label}: the example on line {number} has {count} tokens, over the "
                               f"{info.context}-token limit of {base}.", param, code)

@@ -88,6 +88,9 @@ def _validate(tx: Tx, job: dict, when: float) -> None:
                                     "message": "A file of this job was deleted before it could be validated."})
     except datasets.FileProblem as problem:
         return fail(tx, job, when, problem.error)
+    except Exception as exc:  # noqa: BLE001 - user data must never wedge the server (sync runs on every request)
+        return fail(tx, job, when, {"code": "invalid_training_file", "param": "training_file",
+                                    "message": f"The training file could not be validated ({type(exc).__name__})."})
     job["n_examples"] = len(dataset.tokens)
     job["tokens_per_epoch"] = sum(min(c, job["context"] or c) for c in dataset.tokens)
     job["resolved"] = training.resolve(job["method"], job["n_examples"])

@@ -161,3 +161,22 @@ def test_fail_next_and_fail_job_admin_controls(client, admin):
     done = client.fine_tuning.jobs.retrieve(job.id)
     assert done.status == "failed" and done.error.message == "boom"
     assert json.loads(admin.http.post(f"/jobs/{job.id}/fail", json={}).text)["error"]["message"]
+
+
+@pytest.mark.parametrize("bad_line", [
+    b'{"messages": [{"role": ["user"], "content": "q"}, {"role": "assistant", "content": "a"}]}',
+    b'{"messages": [{"role": {"r": 1}, "content": "q"}, {"role": "assistant", "content": "a"}]}',
+    b'{"messages": ' + b"[" * 100_000 + b"]" * 100_000 + b"}",
+    b'{"messages": [{"role": "user", "content": ' + b'{"a":' * 990 + b"1" + b"}" * 990 + b'}, '
+    b'{"role": "assistant", "content": "a"}]}',
+])
+def test_a_training_file_the_checks_cannot_digest_fails_the_job_and_the_server_keeps_working(
+        emu, client, admin, bad_line):
+    lines = jsonl(chat_rows(12)).split(b"\n")
+    lines[3] = bad_line
+    error = _failed_with(client, admin, b"\n".join(lines))
+    assert (error["code"], error["param"]) == ("invalid_training_file", "training_file")
+    assert client.files.list().data and client.models.list().data
+    assert client.fine_tuning.jobs.list().data[0].status == "failed"
+    with start(EmulatorConfig(state_dir=emu.config.state_dir)) as again, sdk(again) as other:
+        assert other.fine_tuning.jobs.list().data[0].status == "failed"
