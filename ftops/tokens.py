@@ -160,7 +160,8 @@ def count_messages(messages: list, enc: tiktoken.Encoding) -> int:
         if not isinstance(message, dict):
             total += count_text(_text_of(message), enc)
             continue
-        repeated = message.get("role") in _REPEATED_ROLES
+        role = message.get("role")
+        repeated = type(role) is str and role in _REPEATED_ROLES
         for key, value in message.items():
             if key in _NON_TEXT_KEYS:
                 continue

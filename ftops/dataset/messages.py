@@ -74,7 +74,7 @@ def _plain_role(msg: Any) -> str | None:
     """The role of the common case, ``{"role": "user", "content": "text"}``, which needs no more checks."""
     if type(msg) is dict and len(msg) == 2 and type(msg.get("content")) is str and msg["content"]:
         role = msg.get("role")
-        if role in _PLAIN_ROLES:
+        if type(role) is str and role in _PLAIN_ROLES:
             return role
     return None
 
@@ -93,7 +93,7 @@ def check_message(msg: Any, line: int, errors: Tally, where: str) -> str | None:
             errors.add("message_unrecognized_key", line, f"{where} has unrecognized key {key!r}")
     if role is None:
         errors.add("message_missing_key", line, f"{where} has no role")
-    elif role not in ROLES:
+    elif type(role) is not str or role not in ROLES:
         errors.add("unrecognized_role", line, f"{where} has unrecognized role {role!r}")
         role = None
     if "name" in msg and not isinstance(msg["name"], str):

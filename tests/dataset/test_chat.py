@@ -81,6 +81,9 @@ def test_each_broken_shape_is_an_error_with_its_line_and_code(tmp_path, code):
     ({"role": "user", "content": 42}, "missing_content"),
     ({"role": "user", "content": None}, "missing_content"),
     ({"role": "user"}, "message_missing_key"),
+    ({"role": ["user"], "content": "x"}, "unrecognized_role"),
+    ({"role": {"name": "user"}, "content": "x"}, "unrecognized_role"),
+    ({"role": 1, "content": "x"}, "unrecognized_role"),
     ({"role": "assistant", "content": None}, "missing_content"),  # null content needs a call
     ({"role": "user", "content": [{"type": "text"}]}, "missing_content"),
     ({"role": "user", "content": [{"type": "image_url", "image_url": {}}]}, "missing_content"),

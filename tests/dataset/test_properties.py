@@ -28,6 +28,19 @@ lines = st.one_of(
 )
 
 
+# Well-shaped rows whose messages hold any JSON at any key (a role that is a list, an object, a number, ...).
+any_keys = st.one_of(st.sampled_from(KEYS), st.text(max_size=8))
+messages = st.lists(st.one_of(
+    st.fixed_dictionaries({"role": json_values, "content": json_values}),
+    st.dictionaries(any_keys, json_values, max_size=5)), min_size=1, max_size=4)
+shaped_rows = st.one_of(
+    st.fixed_dictionaries({"messages": messages}, optional={"tools": json_values, "functions": json_values}),
+    st.fixed_dictionaries({"input": st.fixed_dictionaries({"messages": messages}, optional={"tools": json_values}),
+                           "preferred_output": messages, "non_preferred_output": messages}),
+    st.fixed_dictionaries({"prompt": json_values, "completion": json_values}),
+)
+
+
 def _check(raw_lines: list[str], method: str, model: str | None) -> FileReport:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "data.jsonl"
@@ -44,3 +57,12 @@ def test_any_lines_give_a_report(raw_lines, method, model):
     assert report.examples == sum(1 for line in raw_lines if line.strip(" \t\r\x0b\x0c"))
     assert all(f.line is None or 1 <= f.line <= len(raw_lines) for f in report.errors)
     json.dumps(report.to_json())
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(rows=st.lists(shaped_rows, min_size=1, max_size=6),
+       method=st.sampled_from(["supervised", "dpo", "reinforcement"]))
+def test_messages_holding_any_json_at_any_key_give_a_report(rows, method):
+    report = _check([json.dumps(row) for row in rows], method, "gpt-4o-mini")
+    assert report.examples == len(rows)
+    assert report.tokens.total >= 0
