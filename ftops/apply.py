@@ -156,7 +156,7 @@ class Applier:
             return self._finish(action, self.providers(action.provider).get_job(action.job_id))
         if kind in ("wait", "adopt"):
             if kind == "adopt":
-                self._set_pending(action, job_id=action.job_id, status="adopted")
+                self._set_pending(action, job_id=action.job_id, status="adopted", state=states.UNKNOWN)
             return self._follow(action, action.job_id)
         return self._launch(action)
 
@@ -209,6 +209,9 @@ class Applier:
             with self._upload_lock(action.provider, record["sha256"]):  # one upload per content and provider
                 file_id = (record.get("file_ids") or {}).get(action.provider) or \
                     self.store.file_id(action.provider, record["sha256"])
+                if file_id is not None and not provider.file_exists(file_id):
+                    self.opts.say(f"{action.spec}: {action.provider} no longer has {file_id}; uploading again")
+                    file_id = None
                 if file_id is None:
                     spec = self.specs[action.spec]
                     ref = spec.training_file if role == "training_file" else spec.validation_file
@@ -220,8 +223,8 @@ class Applier:
             inputs = self.store.get(action.spec).pending["inputs"]
         metadata = {META_PROJECT: self.opts.project, META_SPEC: action.spec, META_FINGERPRINT: action.fingerprint}
         job = provider.find_job(metadata)
-        if job is not None and job.state == states.SUCCEEDED and job.fine_tuned_model == action.model_before:
-            job = None  # that job made the model being replaced (e.g. deleted behind our back): train anew
+        if job is not None and job.state == states.SUCCEEDED and provider.get_model(job.fine_tuned_model) is None:
+            job = None  # its model is gone (deleted behind our back, or pruned): train anew
         if job is not None:
             self.opts.say(f"{action.spec}: adopting job {job.id} (started earlier for these inputs)")
         else:
@@ -233,7 +236,7 @@ class Applier:
                                  integrations=list(spec.integrations) or None)
             job = provider.create_job(request)
             self.opts.say(f"{action.spec}: started job {job.id} ({inputs['base_model']})")
-        self._set_pending(action, job_id=job.id, status=job.raw_status, error=None)
+        self._set_pending(action, job_id=job.id, status=job.raw_status, state=job.state, error=None)
         return self._follow(action, job.id, job)
 
     def _follow(self, action: Action, job_id: str, job: RemoteJob | None = None) -> Outcome:
@@ -242,7 +245,7 @@ class Applier:
         if not self.opts.wait or job.state in states.TERMINAL:
             if job.state in states.TERMINAL:
                 return self._finish(action, job)
-            self._set_pending(action, job_id=job.id, status=job.raw_status)
+            self._set_pending(action, job_id=job.id, status=job.raw_status, state=job.state)
             return Outcome(action.spec, action.kind, True, f"job {job.id} is {job.raw_status}; "
                            "`ftops apply` records the model once it has finished", in_flight=job.id)
         started = time.monotonic()
@@ -250,12 +253,12 @@ class Applier:
         progress = _Progress(self.opts)
         while job.state not in states.TERMINAL:
             if self.opts.stop.is_set():
-                self._set_pending(action, job_id=job.id, status=job.raw_status)
+                self._set_pending(action, job_id=job.id, status=job.raw_status, state=job.state)
                 return Outcome(action.spec, action.kind, True, f"job {job.id} is {job.raw_status}",
                                in_flight=job.id)
             if job.raw_status != last:
                 last = job.raw_status
-                self._set_pending(action, job_id=job.id, status=job.raw_status)
+                self._set_pending(action, job_id=job.id, status=job.raw_status, state=job.state)
                 self.opts.say(f"{action.spec}: job {job.id} {job.raw_status}")
             if job.state == states.RUNNING:
                 progress.report(action.spec, provider, job)
@@ -288,11 +291,12 @@ class Applier:
                          if job.finished_at else None},
                     base_model_shutdown_date=(base_info.shutdown_date if base_info else None),
                     model_shutdown_date=(model_info.shutdown_date if model_info else None),
-                    recorded_at=now, pending=None if same or not pending else pending)
+                    recorded_at=now, pending=None if same or not pending else pending,
+                    protect=self.specs[action.spec].protect if action.spec in self.specs else entry.protect)
             self.store.update(action.spec, record)
             self._finished_models[action.spec] = job.fine_tuned_model
             return Outcome(action.spec, action.kind, True, f"pinned {job.fine_tuned_model}")
         error = {"code": job.error.code, "message": job.error.message} if job.error else None
-        self._set_pending(action, job_id=job.id, status=job.raw_status, error=error)
+        self._set_pending(action, job_id=job.id, status=job.raw_status, state=job.state, error=error)
         detail = f": {job.error.message}" if job.error else ""
         return Outcome(action.spec, action.kind, False, f"job {job.id} {job.raw_status}{detail}")

@@ -6,6 +6,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from ftops import schema
 from ftops.errors import ConfigError
@@ -72,6 +73,8 @@ def load_config(root: Path) -> ProjectConfig:
             if problems:
                 raise ConfigError(f"{CONFIG_NAME} is not valid", problems=problems)
             data = docs[0].data
+    for name, raw in (data.get("providers") or {}).items():
+        _check_provider(name, raw)
     providers = {name: ProviderConfig(name, raw["type"], {k: v for k, v in raw.items() if k != "type"})
                  for name, raw in {**BUILTIN_PROVIDERS, **(data.get("providers") or {})}.items()}
     default_provider = data.get("default_provider", "local")
@@ -101,3 +104,30 @@ def load_config(root: Path) -> ProjectConfig:
 def _slug(name: str) -> str:
     cleaned = "".join(c if c.isalnum() or c in "._-" else "-" for c in name)[:64]
     return cleaned or "ftops"
+
+
+def require_project(config: ProjectConfig) -> ProjectConfig:
+    """Refuse to plan "no changes" for a directory that is not an ftops project (a mistyped -C in CI)."""
+    from ftops.spec import spec_files
+
+    if config.config_file is None and not config.lockfile.exists() and not spec_files(config):
+        raise ConfigError(f"{config.root} is not an ftops project: no {CONFIG_NAME}, no lockfile and no spec files "
+                          f"matching {', '.join(config.spec_globs)}")
+    return config
+
+
+_LOOPBACK = ("localhost", "127.0.0.1", "::1")
+
+
+def _check_provider(name: str, raw: dict) -> None:
+    """A key is sent only where the config says, and only over TLS unless the service is on this machine."""
+    url = raw.get("base_url")
+    if not url:
+        return
+    host = urlsplit(url).hostname or ""
+    if url.startswith("http://") and host not in _LOOPBACK and not host.startswith("127."):
+        raise ConfigError(f"{CONFIG_NAME}: providers.{name}.base_url uses plain http:// to {host}; API keys must "
+                          "travel over https (plain http is allowed on loopback only)")
+    if raw.get("type") == "openai" and "api_key_env" not in raw:
+        raise ConfigError(f"{CONFIG_NAME}: providers.{name} sets base_url, so name its key's environment variable "
+                          "with api_key_env (ftops never sends OPENAI_API_KEY to a URL that is not OpenAI's)")

@@ -125,15 +125,19 @@ def estimate(spec: FineTuneSpec, facts: SpecFacts, model: str | None, prices: di
     return Estimate(train.examples, train.billing_tokens, epochs, train.billing_tokens * epochs, usd)
 
 
+MISSING = "missing"  # the lockfile names a job the provider does not know (any more)
+
+
 def _state(entry: LockEntry, observed: Observed) -> tuple[str, Any]:
     """Canonical state of the entry's pending job: from the provider when refreshed, else from the lockfile."""
     pending = entry.pending or {}
-    job = observed.job(entry.provider, pending.get("job_id"))
+    job_id = pending.get("job_id")
+    if job_id in observed.view(entry.provider).missing_jobs:
+        return MISSING, None
+    job = observed.job(entry.provider, job_id)
     if job is not None:
         return job.state, job
-    from ftops.providers.openai_compat import canonical_state
-
-    return canonical_state(pending.get("status")), None
+    return pending.get("state") or states.UNKNOWN, None
 
 
 def _stats(entry: LockEntry | None, inputs: dict[str, Any]) -> dict[str, Any]:
@@ -153,41 +157,33 @@ def _plan_spec(spec: FineTuneSpec, entry: LockEntry | None, observed: Observed, 
     inputs = desired_inputs(spec, facts, parent_model)
     fp = fingerprint(inputs) if inputs["base_model"] else None
     common = dict(spec=spec.name, provider=spec.provider, fingerprint=fp, inputs=inputs,
-                  model_before=entry.model if entry else None, after=(spec.parent,) if parent_busy else ())
-    est = estimate(spec, facts, root_base, opts.prices)
-    view = observed.view(spec.provider)
+                  model_before=entry.model if entry else None)
+    launch = dict(common, model_after="(new)", estimate=estimate(spec, facts, root_base, opts.prices),
+                  stats=_stats(entry, inputs))
     if parent_busy:
-        reasons = [f"parent spec {spec.parent!r} is being trained; this continues from its new model"]
-        return [Action(kind="replace" if entry and entry.model else "create", reasons=tuple(reasons),
-                       model_after="(new, after parent)", estimate=est, stats=_stats(entry, inputs), **common)]
-
+        return [Action(kind="replace" if entry and entry.model else "create", after=(spec.parent,),
+                       reasons=(f"parent spec {spec.parent!r} is being trained; this continues from its new model",),
+                       **{**launch, "model_after": "(new, after parent)"})]
+    view = observed.view(spec.provider)
     actions: list[Action] = []
-    pending = (entry.pending if entry else None) or None
+    pending = entry.pending if entry else None
     if pending:
         state, job = _state(entry, observed)
         job_id = pending.get("job_id")
         if pending.get("fingerprint") == fp:
             if job_id is None:
-                adopt = view.by_fingerprint.get(fp)
-                if adopt:
-                    return [Action(kind="adopt", job_id=adopt.id, reasons=(
-                        f"job {adopt.id} for these inputs exists on {spec.provider} (an interrupted apply "
-                        f"started it); it will be adopted, not started again",), **common)]
-                return [Action(kind="create", reasons=("an earlier apply stopped before its job was created",),
-                               model_after="(new)", estimate=est, stats=_stats(entry, inputs), **common)]
+                return [_adopt_instead(Action(kind="create", reasons=(
+                    "an earlier apply stopped before its job was created",), **launch), view)]
             if state == states.SUCCEEDED:
-                model = job.fine_tuned_model if job else None
-                return [Action(kind="record", job_id=job_id, model_after=model or "(from job)",
-                               reasons=(f"job {job_id} succeeded; the lockfile does not know yet",), **common)]
-            if state in (states.FAILED, states.CANCELLED):
-                err = (job.error if job else None)
-                detail = (f"{err.code}: {err.message}" if err and err.code else err.message) if err else \
-                    ((pending.get("error") or {}).get("message") or state)
-                return [Action(kind="retry", job_id=job_id, model_after="(new)", estimate=est,
-                               reasons=(f"job {job_id} {state}: {detail}",), stats=_stats(entry, inputs), **common)]
-            status = job.raw_status if job else pending.get("status")
+                return [Action(kind="record", job_id=job_id, model_after=(job.fine_tuned_model if job else None)
+                               or "(from job)", reasons=(f"job {job_id} succeeded; the lockfile does not know yet",),
+                               **common)]
+            if state in (states.FAILED, states.CANCELLED, MISSING):
+                return [_adopt_instead(Action(kind="retry", job_id=job_id, reasons=(
+                    _failure(job_id, state, job, pending, spec.provider),), **launch), view)]
             return [Action(kind="wait", job_id=job_id, model_after="(when the job succeeds)",
-                           reasons=(f"job {job_id} is {status}",), **common)]
+                           reasons=(f"job {job_id} is {job.raw_status if job else pending.get('status')}",),
+                           **common)]
         # the spec changed while a job was in flight (or finished unrecorded)
         if state == states.SUCCEEDED and job and job.fine_tuned_model:
             actions.append(Action(kind="record", job_id=job_id, model_after=job.fine_tuned_model,
@@ -201,30 +197,46 @@ def _plan_spec(spec: FineTuneSpec, entry: LockEntry | None, observed: Observed, 
             reasons = [c.text for c in changes]
             if state in states.IN_FLIGHT and job_id:
                 reasons.append(f"supersedes job {job_id} ({state}), which apply cancels")
-            return [Action(kind="replace" if entry.model else "create", job_id=job_id, model_after="(new)",
-                           changes=tuple(changes), reasons=tuple(reasons), estimate=est,
-                           stats=_stats(entry, inputs), **common)]
-
+            return [_adopt_instead(Action(kind="replace" if entry.model else "create", job_id=job_id,
+                                          changes=tuple(changes), reasons=tuple(reasons), **launch), view)]
     if entry is None or entry.model is None:
-        adopt = view.by_fingerprint.get(fp) if fp else None
-        if adopt:
-            actions.append(Action(kind="adopt", job_id=adopt.id, reasons=(
-                f"job {adopt.id} for these inputs exists on {spec.provider} (an interrupted apply started it); "
-                "it will be adopted, not started again",), **common))
-        else:
-            actions.append(Action(kind="create", reasons=("new spec" if entry is None else "no model yet",),
-                                  model_after="(new)", estimate=est, stats=_stats(entry, inputs), **common))
-        return actions
-    if entry.fingerprint != fp:
+        action = Action(kind="create", reasons=("new spec" if entry is None else "no model yet",), **launch)
+    elif entry.fingerprint != fp:
         changes = input_changes(entry.inputs, inputs)
-        reasons = tuple(c.text for c in changes) or ("inputs changed",)
-        actions.append(Action(kind="replace", changes=tuple(changes), reasons=reasons, model_after="(new)",
-                              estimate=est, stats=_stats(entry, inputs), **common))
+        action = Action(kind="replace", changes=tuple(changes), **launch,
+                        reasons=tuple(c.text for c in changes) or ("inputs changed",))
     elif entry.model in view.missing_models:
-        actions.append(Action(kind="drift", model_after="(new)", estimate=est, stats=_stats(entry, inputs),
-                              reasons=(f"pinned model {entry.model} no longer exists on {spec.provider}; "
-                                       "apply trains it again",), **common))
-    return actions
+        action = Action(kind="drift", **launch, reasons=(
+            f"pinned model {entry.model} no longer exists on {spec.provider}; apply trains it again",))
+    else:
+        return actions
+    return actions + [_adopt_instead(action, view)]
+
+
+def _failure(job_id: str, state: str, job, pending: dict, provider: str) -> str:
+    if state == MISSING:
+        return f"job {job_id} no longer exists on {provider}"
+    err = job.error if job else None
+    if err:
+        return f"job {job_id} {state}: {err.code + ': ' if err.code else ''}{err.message}"
+    return f"job {job_id} {state}: {(pending.get('error') or {}).get('message') or 'no error given'}"
+
+
+def _adopt_instead(action: Action, view) -> Action:
+    """A job ftops already started for exactly these inputs (an interrupted apply, or inputs reverted to ones
+    trained before) is adopted instead of paying for the same training again."""
+    job = view.by_fingerprint.get((action.spec, action.fingerprint)) if action.fingerprint else None
+    if job is None:
+        return action
+    if job.state == states.SUCCEEDED:
+        why = f"job {job.id} already trained these inputs; its model {job.fine_tuned_model} is pinned (no training)"
+        after = job.fine_tuned_model
+    else:
+        why = (f"job {job.id} for these inputs is already {job.raw_status} (an interrupted apply started it); "
+               "it is adopted, not started again")
+        after = "(when the job succeeds)"
+    return replace(action, kind="adopt", job_id=job.id, model_after=after, estimate=None,
+                   reasons=action.reasons + (why,))
 
 
 def _lifecycle(spec_name: str, model: str | None, label: str, date: str | None, opts: PlanOptions) -> list[Notice]:
@@ -282,7 +294,10 @@ def _spec_notices(spec: FineTuneSpec, entry: LockEntry | None, spec_actions: lis
     notices: list[Notice] = []
     launch = next((a for a in spec_actions if a.launches), None)
     model = entry.model if entry else None
-    model_date = (entry.model_shutdown_date or _shutdown_of(model, entry.provider, observed, opts)) if model else None
+    model_date = None
+    if model:  # a refreshed provider's word outranks the date the lockfile recorded when the model was pinned
+        model_date = _shutdown_of(model, entry.provider, observed, opts) if entry.provider in observed.views \
+            else entry.model_shutdown_date or _shutdown_of(model, entry.provider, observed, opts)
     for notice in _lifecycle(spec.name, model, "pinned model", model_date, opts):
         if notice.level == "error" and launch:  # dead, but this apply replaces it: migrating must stay possible
             notice = replace(notice, level="warning", message=f"{notice.message}; this apply replaces it")
@@ -331,18 +346,16 @@ def make_plan(specs: list[FineTuneSpec], lock: Lockfile, observed: Observed, fac
         root_base[spec.name] = spec.base_model or root_base.get(spec.parent) or (
             catalog.base_of(parent_model) if parent_model else None)
         parent_busy = bool(spec.parent) and (spec.parent in busy or parent_model is None)
-        for f in facts[spec.name].values():
-            if f.errors:
-                notices.append(Notice("error", f"{f.rel} has {f.errors} error(s); fix it before training"
-                                      + (": " + "; ".join(f.error_lines[:3]) if f.error_lines else ""),
-                                      spec=spec.name))
         spec_actions = _plan_spec(spec, entry, observed, facts[spec.name], parent_model, parent_busy,
                                   root_base[spec.name], opts)
-        if entry and entry.protect != spec.protect and not spec_actions:
-            spec_actions = [Action(spec=spec.name, kind="update", provider=spec.provider, model_before=entry.model,
-                                   model_after=entry.model, reasons=(
-                                       f"protect: {str(entry.protect).lower()} -> {str(spec.protect).lower()} "
-                                       "(lockfile only; no training)",))]
+        if entry and entry.protect != spec.protect:
+            why = f"protect: {str(entry.protect).lower()} -> {str(spec.protect).lower()}"
+            if spec_actions:
+                spec_actions[-1] = replace(spec_actions[-1], reasons=spec_actions[-1].reasons + (why,))
+            else:
+                spec_actions = [Action(spec=spec.name, kind="update", provider=spec.provider,
+                                       model_before=entry.model, model_after=entry.model,
+                                       reasons=(f"{why} (lockfile only; no training)",))]
         if not spec_actions:
             unchanged.append(spec.name)
         for a in spec_actions:
@@ -355,16 +368,28 @@ def make_plan(specs: list[FineTuneSpec], lock: Lockfile, observed: Observed, fac
     for name in sorted(set(lock.entries) - names):
         entry = lock.entries[name]
         protected = entry.protect
-        if opts.prune and entry.model and not protected:
+        if opts.prune and entry.model and not protected and entry.provider in opts.provider_types:
             actions.append(Action(spec=name, kind="delete", provider=entry.provider, model_before=entry.model,
                                   reasons=("spec removed; --prune deletes its model from the provider",)))
         else:
             why = "spec removed; the model stays on the provider" + (" (protected)" if protected else "")
+            if opts.prune and entry.provider not in opts.provider_types:
+                why += f" (its provider {entry.provider!r} is no longer in ftops.yaml, so it cannot be deleted)"
             actions.append(Action(spec=name, kind="forget", provider=entry.provider, model_before=entry.model,
                                   reasons=(why,)))
     if opts.targets:
-        actions = [a for a in actions if a.spec in opts.targets]
-        notices = [n for n in notices if n.spec is None or n.spec in opts.targets]
+        wanted = set(opts.targets)
+        parents = {s.name: s.parent for s in specs}
+        for name in opts.targets:  # a targeted child needs its parent's new model first
+            parent = parents.get(name)
+            while parent and parent not in wanted:
+                if any(a.spec == parent for a in actions):
+                    notices.append(Notice("warning", f"--target {name} includes its parent {parent!r}, which "
+                                          "must be trained first", spec=name))
+                wanted.add(parent)
+                parent = parents.get(parent)
+        actions = [a for a in actions if a.spec in wanted]
+        notices = [n for n in notices if n.spec is None or n.spec in wanted]
     costs = [a.estimate.usd for a in actions if a.launches and a.estimate and a.estimate.usd is not None]
     total = round(sum(costs), 4) if costs else None
     for a in actions:

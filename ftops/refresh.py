@@ -6,10 +6,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-
+from ftops.errors import NotFoundError
 from ftops.lockfile import Lockfile
-from ftops.providers.base import Provider, RemoteJob, RemoteModel
-from ftops.spec import FineTuneSpec
+from ftops.providers.base import IN_FLIGHT, SUCCEEDED, Provider, RemoteJob, RemoteModel
 
 META_PROJECT = "ftops_project"
 META_SPEC = "ftops_spec"
@@ -22,8 +21,9 @@ class ProviderView:
     jobs: dict[str, RemoteJob] = field(default_factory=dict)  # by id
     models: dict[str, RemoteModel] = field(default_factory=dict)  # what exists, by id
     missing_models: frozenset[str] = frozenset()  # pinned models the provider says do not exist
-    by_fingerprint: dict[str, RemoteJob] = field(default_factory=dict)  # ftops's newest live job per fingerprint
-    error: str | None = None  # the provider could not be asked
+    missing_jobs: frozenset[str] = frozenset()  # pending jobs the provider says do not exist
+    # (spec, fingerprint) -> ftops's newest job for it that is in flight, or succeeded with its model still there
+    by_fingerprint: dict[tuple[str, str], RemoteJob] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -36,10 +36,6 @@ class Observed:
 
     def job(self, provider: str, job_id: str | None) -> RemoteJob | None:
         return self.view(provider).jobs.get(job_id) if job_id else None
-
-    def shutdown_date(self, provider: str, model: str | None) -> str | None:
-        found = self.view(provider).models.get(model) if model else None
-        return found.shutdown_date if found else None
 
 
 NOT_REFRESHED = Observed(refreshed=False)
@@ -68,27 +64,25 @@ def refresh_provider(provider: Provider, project: str, lock: Lockfile) -> Provid
         else:
             missing.add(model)
     jobs: dict[str, RemoteJob] = {}
-    by_fp: dict[str, RemoteJob] = {}
-    for job in provider.list_jobs(metadata={META_PROJECT: project}, limit=100):
+    by_fp: dict[tuple[str, str], RemoteJob] = {}
+    for job in provider.list_jobs(metadata={META_PROJECT: project}, limit=100):  # newest first
         jobs[job.id] = job
-        fp = job.metadata.get(META_FINGERPRINT)
-        if fp and fp not in by_fp and job.state not in ("failed", "cancelled"):
-            by_fp[fp] = job
-    for job_id in job_ids - set(jobs):
-        jobs[job_id] = provider.get_job(job_id)
-    return ProviderView(jobs=jobs, models=models, missing_models=frozenset(missing), by_fingerprint=by_fp)
-
-
-def refresh(providers: dict[str, Provider], project: str, lock: Lockfile,
-            specs: list[FineTuneSpec]) -> Observed:
-    """Refresh every provider that a spec or lock entry uses."""
-    names = {s.provider for s in specs} | {e.provider for e in lock.entries.values()}
-    views = {}
-    for name in sorted(names):
-        if name not in providers:
+        key = (job.metadata.get(META_SPEC, ""), job.metadata.get(META_FINGERPRINT, ""))
+        if not all(key) or key in by_fp:
             continue
-        views[name] = refresh_provider(providers[name], project, lock)
-    return Observed(refreshed=True, views=views)
+        if job.state in IN_FLIGHT or (job.state == SUCCEEDED and job.fine_tuned_model in models):
+            by_fp[key] = job
+    missing_jobs = set()
+    for job_id in job_ids - set(jobs):
+        try:
+            jobs[job_id] = provider.get_job(job_id)
+        except NotFoundError:
+            missing_jobs.add(job_id)
+    return ProviderView(jobs=jobs, models=models, missing_models=frozenset(missing),
+                        missing_jobs=frozenset(missing_jobs), by_fingerprint=by_fp)
 
 
-
+def refresh(providers: dict[str, Provider], project: str, lock: Lockfile) -> Observed:
+    """Refresh the given providers (those a spec or lock entry uses)."""
+    return Observed(refreshed=True, views={name: refresh_provider(provider, project, lock)
+                                           for name, provider in sorted(providers.items())})

@@ -12,11 +12,12 @@ from pathlib import Path
 from typing import Any
 
 from ftops import catalog
-from ftops.config import ProjectConfig, load_config
+from ftops.config import ProjectConfig, load_config, require_project
+from ftops.errors import ConfigError
 from ftops.dataset import FileReport, check_file, check_overlap
 from ftops.lockfile import Lockfile, read_lockfile
 from ftops.plan import DatasetFacts, Plan, PlanOptions, SpecFacts, make_plan
-from ftops.providers import capabilities_for, open_provider
+from ftops.providers import capabilities_for, open_provider, provider_kind
 from ftops.providers.base import Provider
 from ftops.refresh import NOT_REFRESHED, Observed, refresh
 from ftops.spec import FineTuneSpec, load_specs
@@ -57,7 +58,7 @@ def _facts(report: FileReport) -> DatasetFacts:
 
 
 def load_workspace(root: Path, *, check_data: bool = True) -> Workspace:
-    config = load_config(root)
+    config = require_project(load_config(root))
     specs = load_specs(config)
     lock = read_lockfile(config.lockfile, config.rel(config.lockfile))
     ws = Workspace(config=config, specs=specs, lock=lock)
@@ -94,6 +95,8 @@ class ProviderPool:
         self._kwargs = provider_kwargs
 
     def __call__(self, name: str) -> Provider:
+        if name not in self.config.providers:
+            raise ConfigError(f"provider {name!r} is not defined in ftops.yaml")
         if name not in self._open:
             self._open[name] = open_provider(self.config.providers[name], self.config, **self._kwargs)
         return self._open[name]
@@ -117,13 +120,13 @@ class ProviderPool:
 def observe(ws: Workspace, pool: ProviderPool | None) -> Observed:
     if pool is None:
         return NOT_REFRESHED
-    return refresh(pool.all_used(ws), ws.config.project, ws.lock, ws.specs)
+    return refresh(pool.all_used(ws), ws.config.project, ws.lock)
 
 
 def build_plan(ws: Workspace, observed: Observed, *, prune: bool = False, targets: frozenset[str] = frozenset(),
                today: dt.date | None = None) -> Plan:
     opts = PlanOptions(today=today or dt.date.today(), prune=prune, targets=targets,
                        warn_days=ws.config.warn_days, prices=ws.config.prices, budget_usd=ws.config.budget_usd,
-                       provider_types={n: p.type for n, p in ws.config.providers.items()},
+                       provider_types={n: provider_kind(p) for n, p in ws.config.providers.items()},
                        capabilities={n: capabilities_for(p.type) for n, p in ws.config.providers.items()})
     return make_plan(ws.specs, ws.lock, observed, ws.facts, opts)

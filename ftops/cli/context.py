@@ -13,7 +13,14 @@ from typing import Callable
 
 def _today() -> dt.date:
     forced = os.environ.get("FTOPS_TODAY")  # reproducible plans (golden files, rehearsals)
-    return dt.date.fromisoformat(forced) if forced else dt.date.today()
+    if not forced:
+        return dt.date.today()
+    try:
+        return dt.date.fromisoformat(forced)
+    except ValueError:
+        from ftops.errors import ConfigError
+
+        raise ConfigError(f"FTOPS_TODAY={forced!r} is not a date; use YYYY-MM-DD") from None
 
 
 def _poll_interval() -> float:

@@ -12,7 +12,7 @@ import typer
 from ftops.cli import context
 from ftops.cli.output import EXIT_CHANGES, EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, echo, emit_json, use_colour, warn
 from ftops.config import find_root
-from ftops.errors import PlanError
+from ftops.errors import ConfigError, PlanError
 
 
 class Format(str, Enum):
@@ -22,7 +22,10 @@ class Format(str, Enum):
 
 
 def _root() -> Path:
-    return find_root(context.current.directory)
+    directory = context.current.directory
+    if not directory.is_dir():
+        raise ConfigError(f"{directory} is not a directory")
+    return find_root(directory)
 
 
 def _here(path: Path | None) -> Path | None:
@@ -159,7 +162,9 @@ def apply(
     planfile = _here(planfile)
     from ftops.config import load_config
 
-    with ProjectLock(load_config(root).state_dir, timeout=lock_timeout):
+    from ftops.config import require_project
+
+    with ProjectLock(require_project(load_config(root)).state_dir, timeout=lock_timeout):
         ws = load_workspace(root)
         if _dataset_messages(ws):
             return EXIT_ERROR
@@ -221,10 +226,10 @@ def status(json_out: bool = typer.Option(False, "--json", help="Machine-readable
     """What the lockfile pins, what is in flight, and when each model shuts down (no provider calls)."""
     from ftops.status import collect_status
 
-    from ftops.config import load_config
+    from ftops.config import load_config, require_project
     from ftops.lockfile import read_lockfile
 
-    config = load_config(_root())
+    config = require_project(load_config(_root()))
     rows = collect_status(read_lockfile(config.lockfile, config.rel(config.lockfile)),
                           context.current.runtime.today())
     if json_out:
@@ -245,10 +250,10 @@ def status(json_out: bool = typer.Option(False, "--json", help="Machine-readable
 def output(name: Optional[str] = typer.Argument(None, help="A spec name; all models when omitted."),
            json_out: bool = typer.Option(False, "--json", help="Machine-readable output.")) -> int:
     """Print pinned model names (one name: just the model, for scripts)."""
-    from ftops.config import load_config
+    from ftops.config import load_config, require_project
     from ftops.lockfile import read_lockfile
 
-    config = load_config(_root())
+    config = require_project(load_config(_root()))
     lock = read_lockfile(config.lockfile, config.rel(config.lockfile))
     models = {n: e.model for n, e in sorted(lock.entries.items())}
     if name is not None:

@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import os
+from urllib.parse import urlsplit
 from dataclasses import replace
 from typing import Any
 
@@ -59,6 +60,15 @@ class LocalProvider(OpenAICompatProvider):
     def close(self) -> None:
         super().close()
         self.emulator.stop()
+
+
+def provider_kind(pconf: ProviderConfig) -> str:
+    """``openai`` only for OpenAI itself: its shutdown table and training cut-off do not bind an OpenAI-compatible
+    gateway or self-hosted service, which is ``openai-compatible``."""
+    if pconf.type != "openai":
+        return pconf.type
+    url = pconf.options.get("base_url") or os.environ.get("OPENAI_BASE_URL") or DEFAULT_OPENAI_URL
+    return "openai" if urlsplit(url).hostname == urlsplit(DEFAULT_OPENAI_URL).hostname else "openai-compatible"
 
 
 def capabilities_for(provider_type: str) -> Capabilities:

@@ -7,6 +7,7 @@ import pytest
 import yaml
 
 import ftops
+from ftops.cli.context import Runtime
 from tests.conftest import TEST_KEY
 
 
@@ -207,14 +208,20 @@ def test_base_model_shutdown_date_produces_a_warning_with_days_left(project, mon
     assert late.rc == 1 and "shut down on 2026-12-31 (2 days ago)" in late.out
 
 
-def test_openai_type_provider_warns_about_the_training_cutoff(project, monkeypatch):
+def test_openais_training_cutoff_binds_openai_itself_not_an_openai_compatible_gateway(project, monkeypatch):
     monkeypatch.setenv("FTOPS_TODAY", "2027-01-01")
     project.dataset("data/alpha.jsonl", 12)
     project.spec("alpha")
-    plan = project.run("plan")
-    assert "accepts new fine-tuning jobs until 2027-01-06: 5 days left to train" in plan.out
+    gateway = project.run("plan")  # the emulator stands behind an OpenAI-compatible base_url
+    assert gateway.rc == 0 and "accepts new fine-tuning jobs" not in gateway.out
+
+    project.write("ftops.yaml", "default_provider: openai\n")  # the built-in `openai`: api.openai.com
+    offline = project.run("plan", "--no-refresh")  # needs no key
+    assert offline.rc == 0, offline.all
+    assert "openai accepts new fine-tuning jobs until 2027-01-06: 5 days left to train" in offline.out
     monkeypatch.setenv("FTOPS_TODAY", "2027-01-07")
-    assert project.run("plan").rc == 1
+    late = project.run("plan", "--no-refresh")
+    assert late.rc == 1 and "openai stopped accepting new fine-tuning jobs on 2027-01-06" in late.out
 
 
 def test_two_specs_sharing_a_file_upload_it_once(project):
@@ -322,12 +329,16 @@ def test_refresh_costs_the_same_few_requests_however_many_specs(project):
 
 
 def test_a_dead_pinned_model_blocks_the_plan_until_the_spec_moves_to_a_provider_that_still_trains(
-        project, monkeypatch):
+        project, monkeypatch, tmp_path):
+    from ftops.emulator import EmulatorConfig, start
+
     monkeypatch.setenv("AZ_KEY", "azure-test-key")
-    url = project.emu.url
+    # Azure keeps this base model longer than OpenAI; its own models list says so
+    azure = start(EmulatorConfig(state_dir=tmp_path / "azure", job_duration=10.0,
+                                 shutdown_dates={"gpt-4o-mini-2024-07-18": "2027-10-01"}))
     project.write("ftops.yaml", f"default_provider: oa\nproviders:\n"
-                                f"  oa: {{type: openai, base_url: '{url}', api_key_env: FTOPS_TEST_KEY}}\n"
-                                f"  az: {{type: azure-openai, base_url: '{url}', api_key_env: AZ_KEY}}\n")
+                                f"  oa: {{type: openai, base_url: '{project.emu.url}', api_key_env: FTOPS_TEST_KEY}}\n"
+                                f"  az: {{type: azure-openai, base_url: '{azure.url}', api_key_env: AZ_KEY}}\n")
     project.dataset("data/bot.jsonl", 12)
     project.spec("bot", provider="oa")
     assert project.run("apply", "--auto-approve", "--wait").rc == 0
@@ -339,25 +350,26 @@ def test_a_dead_pinned_model_blocks_the_plan_until_the_spec_moves_to_a_provider_
     assert dead.rc == 1
     assert f"ERROR bot: pinned model {old['model']} shut down on 2027-01-14 (6 days ago)" in dead.out
 
-    # Azure keeps this base model longer; its models list says so, and the plan believes the provider
-    project.admin("POST", "models", {"id": "gpt-4o-mini-2024-07-18", "shutdown_date": "2027-10-01"})
     project.spec("bot", provider="az")
     moving = project.run("plan", "--detailed-exitcode")
     assert moving.rc == 2, moving.all
     assert "~ replace  bot" in moving.out and "provider: oa -> az" in moving.out
     assert "shut down on 2027-01-14 (6 days ago); it no longer serves; this apply replaces it" in moving.out
-    assert project.run("apply", "--auto-approve", "--wait").rc == 0
-    new = project.lock()["models"]["bot"]
-    assert new["provider"] == "az" and new["model"] != old["model"]
-    assert new["base_model_shutdown_date"] == "2027-10-01"
-    assert project.run("plan", "--detailed-exitcode").rc == 0
+    try:
+        moved = project.run("apply", "--auto-approve", "--wait", runtime=Runtime(
+            sleep=lambda s: httpx.post(f"{azure.admin_url}/clock", json={"advance": s}), poll_interval=5.0))
+        assert moved.rc == 0, moved.all
+        new = project.lock()["models"]["bot"]
+        assert new["provider"] == "az" and new["model"] != old["model"]
+        assert new["base_model_shutdown_date"] == "2027-10-01"
+        assert project.run("plan", "--detailed-exitcode").rc == 0
+    finally:
+        azure.stop()
 
 
 def test_wait_shows_training_progress_from_the_jobs_metrics(project):
     project.dataset("data/alpha.jsonl", 12)
     project.spec("alpha")
-    from ftops.cli.context import Runtime
-
     # poll often enough to see the job while it runs (each fake sleep moves the emulator clock 1 s of 10)
     result = project.run("apply", "--auto-approve", "--wait", runtime=Runtime(sleep=project.fake_sleep,
                                                                              poll_interval=1.0))
