@@ -17,7 +17,7 @@ from ftops.dataset.report import FileReport
 from ftops.errors import DatasetError
 from ftops.filehash import FileDigest, HashCache
 
-VERSION = 1  # bump when the checks change what they report
+VERSION = 2  # bump when the checks change what they report (or how examples are hashed in the index)
 KEEP_FILES = 200  # newest files kept; older ones are removed when a result is stored
 FAST_LOOKUP_SECONDS = 0.05  # how long to wait for a sha256 the hash cache knows before scanning anyway
 
@@ -32,7 +32,7 @@ def scan_key(**inputs) -> str:
 
 
 def index_path(cache_dir: Path, sha256: str) -> Path:
-    return directory(cache_dir) / f"{sha256}.index"
+    return directory(cache_dir) / f"{sha256}.v{VERSION}.index"
 
 
 def load(cache_dir: Path | None, key: str) -> FileReport | None:

@@ -1,6 +1,8 @@
 """Which examples repeat, in memory that does not grow with the file.
 
-Each line gets a 64-bit hash. The hashes (with their line numbers) go to bucket files by their top bits; each
+Each example gets a 64-bit hash of its canonical JSON (keys sorted, compact: :func:`example_hash`), so two lines
+that hold the same example in another layout are the same example, as the provider (and the emulator) sees it;
+a line that is not a JSON object is hashed as its bytes. The hashes (with their line numbers) go to bucket files by their top bits; each
 bucket is sorted on its own and appended to one sorted index file. Duplicates are equal neighbours in the index;
 examples shared by two files are found by merging their indexes.
 """
@@ -8,11 +10,15 @@ examples shared by two files are found by merging their indexes.
 from __future__ import annotations
 
 import heapq
+import json
 import os
 from array import array
 from collections.abc import Iterator
 from hashlib import blake2b
 from pathlib import Path
+from typing import Any
+
+import orjson
 
 from ftops.dataset.tally import CAP
 
@@ -21,8 +27,26 @@ MAX_BUCKET_BITS = 8
 _BLOCK = 1 << 16  # records read at a time
 
 
-def line_hash(stripped_line: bytes) -> int:
+def line_hash(stripped_line: bytes | memoryview) -> int:
     return int.from_bytes(blake2b(stripped_line, digest_size=8).digest(), "little")
+
+
+def example_hash(example: Any) -> int:
+    """The hash of a parsed example, whatever its key order, spacing or escapes were on the line."""
+    try:
+        canonical = orjson.dumps(example, option=orjson.OPT_SORT_KEYS)
+    except orjson.JSONEncodeError:  # what orjson does not write (an int over 64 bits, NaN parsed by json)
+        canonical = json.dumps(example, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    return line_hash(canonical)
+
+
+def raw_line_hash(stripped_line: bytes | memoryview) -> int:
+    """The hash of a line as :func:`index_file` and the scan give it: its example's, or its bytes' if none."""
+    try:
+        example = orjson.loads(stripped_line)
+    except orjson.JSONDecodeError:
+        return line_hash(stripped_line)
+    return example_hash(example) if isinstance(example, dict) else line_hash(stripped_line)
 
 
 def bucket_bits(file_bytes: int) -> int:
@@ -138,7 +162,7 @@ def shared_examples(first_index: Path, second_index: Path) -> Smallest:
 
 
 def index_file(path: Path, index_path: Path, work_dir: Path) -> Smallest:
-    """Build the index of a file in this process (hashing only; no parsing); returns its duplicates."""
+    """Build the index of a file in this process (parsing and hashing only, no checks); returns its duplicates."""
     from ftops.dataset.reader import iter_lines
 
     bits = bucket_bits(path.stat().st_size)
@@ -148,7 +172,7 @@ def index_file(path: Path, index_path: Path, work_dir: Path) -> Smallest:
         for line, raw in enumerate(iter_lines(path), 1):
             stripped = raw.strip()
             if stripped:
-                add_to_parts(parts, bits, line_hash(stripped), line)
+                add_to_parts(parts, bits, raw_line_hash(stripped), line)
             if line % _BLOCK == 0:
                 builder.add(parts, 0)
                 parts = new_parts(bits)

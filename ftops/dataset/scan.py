@@ -12,7 +12,7 @@ from pathlib import Path
 
 from ftops import tokens
 from ftops.dataset.formats import CHECKS
-from ftops.dataset.index import add_to_parts, line_hash, new_parts
+from ftops.dataset.index import add_to_parts, example_hash, line_hash, new_parts
 from ftops.dataset.prompt_completion import PromptCompletionStats
 from ftops.dataset.reader import iter_lines, strip_view
 from ftops.dataset.tally import Tally
@@ -98,8 +98,8 @@ def scan_range(path: Path, start: int, end: int | None, settings: ScanSettings) 
         if not content:
             continue
         out.examples += 1
-        add_to_parts(out.parts, bits, line_hash(content), line)
         example = _parse(content, line, out)
+        add_to_parts(out.parts, bits, line_hash(content) if example is None else example_hash(example), line)
         del content
         if example is not None:
             check(example, line, out)

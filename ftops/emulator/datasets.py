@@ -11,6 +11,7 @@ import json
 from dataclasses import dataclass
 
 from ftops import catalog, tokens
+from ftops.dataset.index import example_hash  # the checker's notion of "the same example"
 
 MIN_EXAMPLES = 10
 
@@ -91,10 +92,6 @@ def load(content: bytes, *, param: str, method: str, base: str) -> Dataset:
     return Dataset(examples=examples, tokens=counts)
 
 
-def _canonical(example: dict) -> str:
-    return json.dumps(example, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-
-
 def check(training: bytes, validation: bytes | None, *, method: str, base: str) -> Dataset:
     """The training dataset, or ``FileProblem`` with the job error OpenAI would report."""
     train = load(training, param="training_file", method=method, base=base)
@@ -103,8 +100,8 @@ def check(training: bytes, validation: bytes | None, *, method: str, base: str) 
                           f"{MIN_EXAMPLES} examples.", "training_file", "invalid_n_examples")
     if validation is not None:
         valid = load(validation, param="validation_file", method=method, base=base)
-        seen = {_canonical(example) for _, example in train.examples}
-        shared = [number for number, example in valid.examples if _canonical(example) in seen]
+        seen = {example_hash(example) for _, example in train.examples}
+        shared = [number for number, example in valid.examples if example_hash(example) in seen]
         if shared:
             raise FileProblem(f"The validation file shares {len(shared)} example(s) with the training file "
                               f"(first on validation line {shared[0]}); they must not overlap.",

@@ -21,6 +21,18 @@ def test_duplicate_examples_are_a_warning_listing_the_repeats(tmp_path):
     assert "line 10 = line 3" in dup.message
 
 
+def test_the_same_example_in_another_layout_is_a_duplicate_and_an_overlap(tmp_path):
+    rows = [chat(i) for i in range(60)]
+    rows[9] = json.dumps(chat(2), separators=(",", ":"), sort_keys=True)  # compact, other key order
+    rows[11] = json.dumps(chat(2)).replace("What", "\\u0057hat")  # an escape for the same text
+    report = check_rows(tmp_path, rows, cache_dir=tmp_path / ".ftops")
+    assert warning(report, "duplicate_examples").lines == (10, 12)
+    valid = write_lines(tmp_path / "valid.jsonl", [chat(100 + i) for i in range(11)] + [rows[9]])
+    for cache_dir in (None, tmp_path / ".ftops"):
+        found = check_overlap(report, check_file(valid, cache_dir=cache_dir, role="validation"), cache_dir=cache_dir)
+        assert [(w.code, w.lines) for w in found] == [("train_validation_overlap", (12,))]
+
+
 def test_duplicates_are_found_when_the_index_spans_several_buckets(tmp_path):
     from ftops.dataset.index import IndexBuilder, add_to_parts, new_parts
 

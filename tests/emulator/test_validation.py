@@ -180,3 +180,30 @@ def test_a_training_file_the_checks_cannot_digest_fails_the_job_and_the_server_k
     assert client.fine_tuning.jobs.list().data[0].status == "failed"
     with start(EmulatorConfig(state_dir=emu.config.state_dir)) as again, sdk(again) as other:
         assert other.fine_tuning.jobs.list().data[0].status == "failed"
+
+
+@pytest.mark.parametrize("shared_line", [
+    b'{"messages":[{"role":"system","content":"be brief"},{"role":"user","content":"q 4?"},'
+    b'{"role":"assistant","content":"answer q 4"}]}',  # compact
+    b'{"messages": [{"content": "be brief", "role": "system"}, {"content": "q 4?", "role": "user"}, '
+    b'{"content": "answer q 4", "role": "assistant"}]}',  # other key order
+    b'  {"messages": [{"role": "system", "content": "be \\u0062rief"}, {"role": "user", "content": "q 4?"}, '
+    b'{"role": "assistant", "content": "answer q 4"}]}',  # an escape, leading blanks
+    b'{"messages": [{"role": "system", "content": "be brief!"}, {"role": "user", "content": "q 4?"}, '
+    b'{"role": "assistant", "content": "answer q 4"}]}',  # not shared
+])
+def test_the_checker_flags_exactly_the_shared_examples_the_emulator_fails_on(tmp_path, client, admin, shared_line):
+    from ftops.dataset import check_file, check_overlap
+
+    train_bytes = jsonl(chat_rows(12))
+    valid_bytes = jsonl(chat_rows(3, tag="v")) + shared_line + b"\n"
+    (tmp_path / "t.jsonl").write_bytes(train_bytes)
+    (tmp_path / "v.jsonl").write_bytes(valid_bytes)
+    flagged = bool(check_overlap(check_file(tmp_path / "t.jsonl"),
+                                 check_file(tmp_path / "v.jsonl", role="validation")))
+    valid = client.files.create(file=("v.jsonl", valid_bytes), purpose="fine-tune").id
+    job = client.fine_tuning.jobs.create(model="gpt-4o-mini", training_file=upload(client, chat_rows(12)),
+                                         validation_file=valid)
+    admin.advance(10)
+    assert (client.fine_tuning.jobs.retrieve(job.id).status == "failed") == flagged
+    assert flagged == (b"brief!" not in shared_line)
