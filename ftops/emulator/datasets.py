@@ -1,8 +1,9 @@
 """Server-side checks of training/validation file contents, run while a job is ``validating_files``.
 
 Deliberately modest (ftops has its own, richer client-side checker): JSON per line, the row shape the
-method and base model need, at least 10 training examples, the model's per-example token limit, and no
-example shared between the training and validation files. Returns the job's error or the token counts.
+method and base model need, at least 10 training examples, and no example shared between the training and
+validation files. Returns the job's error or the token counts; an example over the model's per-example limit is
+not an error: as OpenAI documents, it is truncated (the job bills at most the limit for it).
 """
 
 from __future__ import annotations
@@ -84,9 +85,6 @@ def load(content: bytes, *, param: str, method: str, base: str) -> Dataset:
             count = tokens.count_example(example, enc)
         except RecursionError:
             raise FileProblem(f"Invalid {label}: line {number} is nested too deeply.", param, code) from None
-        if info.context is not None and count > info.context:
-            raise FileProblem(f"Invalid {label}: the example on line {number} has {count} tokens, over the "
-                              f"{info.context}-token limit of {base}.", param, code)
         examples.append((number, example))
         counts.append(count)
     return Dataset(examples=examples, tokens=counts)

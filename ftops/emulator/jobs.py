@@ -92,7 +92,12 @@ def _validate(tx: Tx, job: dict, when: float) -> None:
         return fail(tx, job, when, {"code": "invalid_training_file", "param": "training_file",
                                     "message": f"The training file could not be validated ({type(exc).__name__})."})
     job["n_examples"] = len(dataset.tokens)
-    job["tokens_per_epoch"] = sum(min(c, job["context"] or c) for c in dataset.tokens)
+    limit = job["context"]
+    job["tokens_per_epoch"] = sum(min(c, limit or c) for c in dataset.tokens)
+    over = sum(1 for c in dataset.tokens if limit and c > limit)
+    if over:
+        event(tx, job, when, f"{over} example(s) over the {limit}-token limit of {job['base']} were truncated to "
+                             f"{limit} tokens", level="warn")
     job["resolved"] = training.resolve(job["method"], job["n_examples"])
     job["steps"] = training.total_steps(job["n_examples"], job["resolved"])
     event(tx, job, when, "Files validated, moving job to queued state")

@@ -137,10 +137,15 @@ def test_completion_models_need_prompt_completion_rows(client, admin):
     assert client.fine_tuning.jobs.retrieve(job.id).status == "succeeded"
 
 
-def test_example_over_the_token_limit_fails(client, admin):
+def test_an_example_over_the_token_limit_is_truncated_and_billed_at_the_limit(client, admin):
     rows = [{"prompt": "word " * 17000, "completion": "x"}] + [{"prompt": "p", "completion": "c"}] * 10
-    error = _failed_with(client, admin, jsonl(rows), model="davinci-002")
-    assert "line 1" in error["message"] and "16384" in error["message"]
+    job = client.fine_tuning.jobs.create(model="davinci-002", training_file=upload(client, rows))
+    admin.advance(10)
+    done = client.fine_tuning.jobs.retrieve(job.id)
+    assert done.status == "succeeded", done.error
+    assert done.trained_tokens == (16384 + 10 * 2) * done.hyperparameters.n_epochs
+    warned = [e for e in client.fine_tuning.jobs.list_events(job.id, limit=50).data if e.level == "warn"]
+    assert ["truncated" in e.message and "16384" in e.message for e in warned] == [True]
 
 
 def test_validation_file_sharing_examples_with_training_fails(client, admin):
