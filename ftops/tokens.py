@@ -40,6 +40,13 @@ _LOCK = threading.Lock()
 # Message keys whose values are not text the model reads.
 _NON_TEXT_KEYS = frozenset({"weight"})
 
+# Image and audio content parts are not text the model reads: their URL or base64 data is never tokenized. Each
+# counts a fixed ESTIMATE instead: 85 tokens, OpenAI's vision price of a low-detail image (the base tile cost; a
+# high-detail image costs more per 512-px tile, which the part does not tell us without decoding the image).
+# Audio parts count the same figure. The real bill for media-heavy files may be higher.
+MEDIA_PART_TOKENS = 85
+_MEDIA_PARTS = frozenset({"image_url", "input_image", "input_audio"})
+
 # Texts longer than this are counted in pieces (see _pieces): a 100 MB value must not become a 25M-item list.
 _PIECE = 1 << 20
 _PIECE_SLACK = 1 << 16
@@ -104,14 +111,34 @@ def encoding_for_model(model: str) -> tiktoken.Encoding:
 def _text_of(value: Any) -> str:
     if isinstance(value, str):
         return value
-    if isinstance(value, list) and all(isinstance(p, dict) for p in value):
-        # content parts: count the text parts; other parts (images, audio) count as their JSON
-        texts = [p.get("text") for p in value if isinstance(p.get("text"), str)]
-        if len(texts) == len(value):
-            return "".join(texts)
     if value is None:
         return ""
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False, sort_keys=True)
+
+
+def _is_media(part: dict) -> bool:
+    kind = part.get("type")
+    return type(kind) is str and kind in _MEDIA_PARTS
+
+
+def _count_parts(value: Any, enc: tiktoken.Encoding) -> int | None:
+    """Tokens of a list of content parts that holds text or media parts (text parts as their text, media parts
+    as the estimate, others as their JSON), or None when ``value`` is not such a list (tool calls, for one)."""
+    if not (isinstance(value, list) and value and all(isinstance(p, dict) for p in value)):
+        return None
+    media = sum(1 for p in value if _is_media(p))
+    texts = [p["text"] for p in value if not _is_media(p) and isinstance(p.get("text"), str)]
+    others = [p for p in value if not _is_media(p) and not isinstance(p.get("text"), str)]
+    if others and not media:
+        return None
+    return (media * MEDIA_PART_TOKENS + count_text("".join(texts), enc)
+            + sum(count_text(_text_of(p), enc) for p in others))
+
+
+def _count_value(value: Any, enc: tiktoken.Encoding) -> int:
+    """Tokens of a message value or prompt/completion: text, content parts or any other JSON."""
+    parts = _count_parts(value, enc)
+    return parts if parts is not None else count_text(_text_of(value), enc)
 
 
 def _pieces(text: str) -> Iterator[str]:
@@ -158,15 +185,19 @@ def count_messages(messages: list, enc: tiktoken.Encoding) -> int:
     for message in messages:
         total += 3
         if not isinstance(message, dict):
-            total += count_text(_text_of(message), enc)
+            total += _count_value(message, enc)
             continue
         role = message.get("role")
         repeated = type(role) is str and role in _REPEATED_ROLES
         for key, value in message.items():
             if key in _NON_TEXT_KEYS:
                 continue
-            text = value if type(value) is str else _text_of(value)
-            total += _count_repeated(text, enc) if repeated or key == "role" else count_text(text, enc)
+            if type(value) is not str:
+                total += _count_value(value, enc)
+            elif repeated or key == "role":
+                total += _count_repeated(value, enc)
+            else:
+                total += count_text(value, enc)
             if key == "name":
                 total += 1
     return total
@@ -191,5 +222,5 @@ def count_example(example: dict, enc: tiktoken.Encoding) -> int:
                 total += count_messages(out, enc) - 3
         return total
     if "prompt" in example or "completion" in example:
-        return count_text(_text_of(example.get("prompt")), enc) + count_text(_text_of(example.get("completion")), enc)
+        return _count_value(example.get("prompt"), enc) + _count_value(example.get("completion"), enc)
     return count_text(_text_of(example), enc)

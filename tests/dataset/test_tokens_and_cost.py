@@ -33,6 +33,19 @@ def test_weight_is_not_counted_and_text_parts_count_as_their_text():
     assert tokens.count_example(parts, enc) == 3 + 5 + 5
 
 
+@pytest.mark.parametrize("part", [
+    {"type": "image_url", "image_url": {"url": "data:image/png;base64," + "iVBORw0KGgo" * 30000}},
+    {"type": "image_url", "image_url": {"url": "https://example.com/cat.png", "detail": "low"}},
+    {"type": "input_image", "image_url": "data:image/jpeg;base64," + "/9j/4AAQ" * 10000},
+    {"type": "input_audio", "input_audio": {"data": "UklGR" * 20000, "format": "wav"}},
+])
+def test_an_image_or_audio_part_counts_a_fixed_estimate_whatever_its_data(part):
+    enc = tokens.get_encoding("o200k_base")
+    example = {"messages": [{"role": "user", "content": [{"type": "text", "text": "hello"}, part]},
+                            {"role": "assistant", "content": "hi"}]}
+    assert tokens.count_example(example, enc) == 3 + 5 + tokens.MEDIA_PART_TOKENS + 5
+
+
 @pytest.mark.parametrize("model, encoding", [("gpt-4o-mini", "o200k_base"), ("gpt-4.1-2025-04-14", "o200k_base"),
                                              ("ft:gpt-4o-mini-2024-07-18:org:x:abc", "o200k_base"),
                                              ("gpt-3.5-turbo", "cl100k_base"), ("davinci-002", "cl100k_base"),
