@@ -7,6 +7,7 @@ could see as a traceback.
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
 from email.message import Message
 from email.parser import BytesHeaderParser
@@ -49,13 +50,24 @@ class Request:
         if ctype != "application/json":
             raise ApiError(415, f"Unsupported content type {ctype or 'none'!r}: send application/json.")
         try:
-            value = json.loads(self.body)
+            value = json.loads(self.body, parse_constant=_no_constant, parse_float=_finite_float)
         except (ValueError, UnicodeDecodeError) as exc:
             raise bad_request(f"We could not parse the JSON body of your request ({exc}). The OpenAI API "
                               "expects a JSON payload.") from None
         if not isinstance(value, dict):
             raise bad_request("The JSON body of your request must be an object.")
         return value
+
+
+def _no_constant(name: str) -> float:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"{text} is out of range for a number")
+    return value
 
 
 def read_body(rfile, headers: Message, limit: int) -> bytes:

@@ -6,6 +6,7 @@ File *contents* are not read here; that happens while the job is ``validating_fi
 
 from __future__ import annotations
 
+import math
 import secrets
 
 from ftops import catalog
@@ -35,7 +36,7 @@ def _check_value(name: str, value, rule: tuple, param: str) -> None:
     if value == "auto":
         return
     is_int = isinstance(value, int) and not isinstance(value, bool)
-    is_num = is_int or isinstance(value, float)
+    is_num = is_int or (isinstance(value, float) and math.isfinite(value))
     if (kind == "int" and not is_int) or not is_num:
         expected = "an integer" if kind == "int" else "a number"
         raise bad_request(f"Invalid '{name}': expected 'auto' or {expected}, got {value!r}.", param=param)

@@ -40,6 +40,16 @@ def test_malformed_json_is_a_400_envelope(raw):
     _envelope(raw.post("/fine_tuning/jobs", content=b"[1, 2]", headers={"content-type": "application/json"}), 400)
 
 
+@pytest.mark.parametrize("number", [b"Infinity", b"-Infinity", b"NaN", b"1e309", b"-1e999"])
+def test_a_number_json_cannot_carry_is_a_400_envelope_and_no_job(raw, number):
+    train = raw.post("/files", files={"file": ("t.jsonl", jsonl(chat_rows(10)))}, data={"purpose": "fine-tune"})
+    body = b'{"model": "gpt-4o-mini", "training_file": "%s", "hyperparameters": {"learning_rate_multiplier": %s}}'
+    error = _envelope(raw.post("/fine_tuning/jobs", content=body % (train.json()["id"].encode(), number),
+                               headers={"content-type": "application/json"}), 400)
+    assert "parse the JSON" in error["message"]
+    assert raw.get("/fine_tuning/jobs").json()["data"] == []
+
+
 def test_wrong_content_type_is_a_415_envelope(raw):
     _envelope(raw.post("/fine_tuning/jobs", content=b"model=x", headers={"content-type": "text/plain"}), 415)
     _envelope(raw.post("/files", json={"purpose": "fine-tune"}), 415)
