@@ -52,8 +52,9 @@ def metrics(seed: int, step: int, steps: int, with_validation: bool) -> dict:
 
 
 def checkpoint_steps(steps: int) -> list[int]:
-    """Three distinct, increasing steps, the last at the end of training (OpenAI keeps the last three epochs)."""
-    return [max(k, round(steps * k / 3)) for k in (1, 2, 3)]
+    """Up to three distinct, increasing steps, the last at the end of training (OpenAI keeps the last three
+    epochs); a run of one or two steps has that many."""
+    return sorted({max(1, round(steps * k / 3)) for k in (1, 2, 3)})
 
 
 def result_csv(seed: int, steps: int, with_validation: bool) -> bytes:

@@ -83,6 +83,15 @@ def test_job_runs_to_success_with_model_checkpoints_events_and_results(client, a
     assert done.fine_tuned_model in {m.id for m in client.models.list()}
 
 
+@pytest.mark.parametrize("n_epochs, steps", [(1, [1]), (2, [2, 1]), (3, [3, 2, 1]), (7, [7, 5, 2])])
+def test_checkpoints_are_distinct_steps_within_a_short_run(client, admin, n_epochs, steps):
+    job = client.fine_tuning.jobs.create(model="gpt-4o-mini", training_file=upload(client, chat_rows(10)),
+                                         hyperparameters={"batch_size": 10, "n_epochs": n_epochs})
+    admin.advance(10)
+    assert client.fine_tuning.jobs.retrieve(job.id).status == "succeeded"
+    assert [c.step_number for c in client.fine_tuning.jobs.checkpoints.list(job.id).data] == steps
+
+
 def test_list_filters_by_metadata_newest_first(client):
     train = upload(client, chat_rows(10))
     a = client.fine_tuning.jobs.create(model="gpt-4o-mini", training_file=train, metadata={"team": "a"})
