@@ -11,7 +11,7 @@ import datetime as dt
 import threading
 import time
 import uuid
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 from typing import Callable
 
@@ -102,8 +102,8 @@ class Applier:
         with ThreadPoolExecutor(max_workers=max(1, min(8, len(chains))), thread_name_prefix="ftops-apply") as pool:
             futures = [pool.submit(self._run_chain, chain) for chain in chains]
             try:
-                while not all(f.done() for f in futures):
-                    time.sleep(0.05)
+                while wait(futures, timeout=0.2).not_done:  # short waits keep Ctrl-C responsive
+                    pass
             except KeyboardInterrupt:
                 self.opts.stop.set()  # workers finish the step (and lockfile write) they are in, then stop
                 for f in futures:
@@ -248,7 +248,7 @@ class Applier:
             self._set_pending(action, job_id=job.id, status=job.raw_status, state=job.state)
             return Outcome(action.spec, action.kind, True, f"job {job.id} is {job.raw_status}; "
                            "`ftops apply` records the model once it has finished", in_flight=job.id)
-        started = time.monotonic()
+        started = self.opts.now()
         last = None
         progress = _Progress(self.opts)
         while job.state not in states.TERMINAL:
@@ -262,7 +262,7 @@ class Applier:
                 self.opts.say(f"{action.spec}: job {job.id} {job.raw_status}")
             if job.state == states.RUNNING:
                 progress.report(action.spec, provider, job)
-            if self.opts.timeout is not None and time.monotonic() - started > self.opts.timeout:
+            if self.opts.timeout is not None and (self.opts.now() - started).total_seconds() > self.opts.timeout:
                 return Outcome(action.spec, action.kind, True, f"stopped waiting; job {job.id} is "
                                f"{job.raw_status}", in_flight=job.id)
             self.opts.sleep(self.opts.poll_interval)

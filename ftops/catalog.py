@@ -92,3 +92,15 @@ def load_catalog() -> Catalog:
 
 def lookup(model: str) -> ModelInfo:
     return load_catalog().lookup(model)
+
+
+OPENAI_KINDS = ("openai", "local")  # the providers whose lifecycle this table records (local emulates OpenAI)
+
+
+def known_shutdown(model: str | None, provider_kind: str) -> str | None:
+    """The shutdown date this table knows for ``model`` (or its base), only for OpenAI itself: other providers
+    (Azure, gateways) retire the same models on their own dates."""
+    if not model or provider_kind not in OPENAI_KINDS:
+        return None
+    date = lookup(model).shutdown_date
+    return date.isoformat() if date else None

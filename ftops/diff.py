@@ -7,6 +7,8 @@ from typing import Any
 
 from deepdiff import DeepDiff
 
+from ftops.errors import dotted_path
+
 
 @dataclass(frozen=True)
 class Change:
@@ -38,11 +40,6 @@ def _file_change(name: str, before: dict | None, after: dict | None) -> Change:
     return Change(name, before["sha256"], after["sha256"], text)
 
 
-def _dotted(path: list) -> str:
-    out = ""
-    for part in path:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out
 
 
 def input_changes(before: dict[str, Any] | None, after: dict[str, Any]) -> list[Change]:
@@ -63,6 +60,6 @@ def input_changes(before: dict[str, Any] | None, after: dict[str, Any]) -> list[
             path = level.path(output_format="list")
             b = None if kind.endswith("added") else level.t1
             a = None if kind.endswith("removed") else level.t2
-            field = _dotted(path)
+            field = dotted_path(path)
             changes.append(Change(field, b, a, f"{field}: {_show(b)} -> {_show(a)}"))
     return sorted(changes, key=lambda c: (c.field not in strip, c.field))

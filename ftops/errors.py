@@ -29,6 +29,14 @@ class Problem:
         return f"{prefix}: {self.message}" if prefix else self.message
 
 
+def dotted_path(path) -> str:
+    """``["method", "hyperparameters", "n_epochs"]`` -> ``method.hyperparameters.n_epochs``; list items as ``[i]``."""
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
 class FtopsError(Exception):
     """A user-facing error: the CLI prints it and exits 1."""
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ftops import schema
-from ftops.errors import LockfileError
+from ftops.errors import FtopsError, LockfileError
 from ftops.yamlload import dump, load_documents, read_text
 
 VERSION = 1
@@ -83,13 +83,9 @@ def read_lockfile(path: Path, display: str | None = None) -> Lockfile:
         return Lockfile()
     try:
         docs = load_documents(read_text(path, display), display)
-    except Exception as exc:  # SpecError from the YAML layer; re-label it as a lockfile problem
-        from ftops.errors import FtopsError
-
-        if isinstance(exc, FtopsError):
-            raise LockfileError(f"{display} cannot be read", problems=exc.problems,
-                                hint="restore it from git (`git checkout -- ftops.lock`)") from None
-        raise
+    except FtopsError as exc:  # a SpecError from the YAML layer: re-label it as a lockfile problem
+        raise LockfileError(f"{display} cannot be read", problems=exc.problems,
+                            hint="restore it from git (`git checkout -- ftops.lock`)") from None
     if len(docs) != 1 or not isinstance(docs[0].data, dict):
         raise LockfileError(f"{display} must hold one YAML mapping", hint="restore it from git")
     doc = docs[0]

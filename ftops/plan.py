@@ -18,7 +18,7 @@ from ftops.lockfile import LockEntry, Lockfile
 from ftops.providers import base as states
 from ftops.providers.base import Capabilities
 from ftops.refresh import Observed
-from ftops.spec import FineTuneSpec
+from ftops.spec import FineTuneSpec, root_base_models
 
 LAUNCHES = frozenset({"create", "replace", "drift", "retry"})  # actions that start (and pay for) training
 KINDS = ("create", "adopt", "replace", "drift", "retry", "wait", "record", "update", "forget", "delete")
@@ -282,10 +282,7 @@ def _shutdown_of(model: str | None, provider: str, observed: Observed, opts: Pla
     base = catalog.base_of(model)
     if base in view.models:
         return view.models[base].shutdown_date
-    if opts.provider_types.get(provider, "openai") in ("openai", "local"):
-        known = catalog.lookup(model).shutdown_date
-        return known.isoformat() if known else None
-    return None
+    return catalog.known_shutdown(model, opts.provider_types.get(provider, "openai"))
 
 
 def _spec_notices(spec: FineTuneSpec, entry: LockEntry | None, spec_actions: list[Action], observed: Observed,
@@ -338,13 +335,11 @@ def make_plan(specs: list[FineTuneSpec], lock: Lockfile, observed: Observed, fac
     busy: set[str] = set()  # specs whose model will change in this apply, to a model not known yet
     recorded: dict[str, str] = {}  # specs whose finished job this apply records: spec -> its new model
     names = {s.name for s in specs}
-    root_base: dict[str, str | None] = {}  # spec -> the base model at the top of its chain (prices, limits)
+    root_base = root_base_models(specs)  # spec -> the base model at the top of its chain (prices, limits)
     for spec in specs:  # dependency order: parents first
         entry = lock.get(spec.name)
         parent_entry = lock.get(spec.parent) if spec.parent else None
         parent_model = recorded.get(spec.parent) or (parent_entry.model if parent_entry else None)
-        root_base[spec.name] = spec.base_model or root_base.get(spec.parent) or (
-            catalog.base_of(parent_model) if parent_model else None)
         parent_busy = bool(spec.parent) and (spec.parent in busy or parent_model is None)
         spec_actions = _plan_spec(spec, entry, observed, facts[spec.name], parent_model, parent_busy,
                                   root_base[spec.name], opts)

@@ -9,7 +9,7 @@ from importlib import resources
 
 import jsonschema
 
-from ftops.errors import Problem
+from ftops.errors import Problem, dotted_path
 from ftops.yamlload import Document
 
 
@@ -24,11 +24,6 @@ def _validator(name: str) -> jsonschema.Draft202012Validator:
     return jsonschema.Draft202012Validator(load_schema(name), format_checker=jsonschema.FormatChecker())
 
 
-def _dotted(path) -> str:
-    out = ""
-    for part in path:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out
 
 
 def _message(error: jsonschema.ValidationError) -> str:
@@ -53,9 +48,9 @@ def validate(doc: Document, name: str) -> list[Problem]:
             extra = sorted(set(error.instance) - set(error.schema.get("properties", {})))
             for key in extra:
                 problems.append(Problem(f"unknown key {key!r}", file=doc.file, line=doc.line_of(path + [key]),
-                                        key=_dotted(path + [key])))
+                                        key=dotted_path(path + [key])))
             if extra:
                 continue
         problems.append(Problem(_message(error), file=doc.file, line=doc.line_of(path),
-                                key=_dotted(path) or None))
+                                key=dotted_path(path) or None))
     return sorted(problems, key=lambda p: (p.line or 0, p.key or ""))

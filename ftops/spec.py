@@ -140,7 +140,7 @@ def load_specs(config: ProjectConfig) -> list[FineTuneSpec]:
     """Load and check every spec; raise one SpecError listing all problems. Returned in dependency order."""
     problems: list[Problem] = []
     specs: list[FineTuneSpec] = []
-    where: dict[str, tuple[Document, int]] = {}
+    where: dict[str, Document] = {}
     for path in spec_files(config):
         display = config.rel(path)
         try:
@@ -157,24 +157,24 @@ def load_specs(config: ProjectConfig) -> list[FineTuneSpec]:
                 continue
             name = doc.data["name"]
             if name in where:
-                first = where[name][0]
+                first = where[name]
                 problems.append(Problem(f"duplicate spec name {name!r} (first defined at {first.file}:"
                                         f"{first.line_of(['name'])})", file=doc.file,
                                         line=doc.line_of(["name"]), key="name"))
                 continue
             spec = _build(doc, path, config, problems)
-            where[name] = (doc, len(specs))
+            where[name] = doc
             if spec:
                 specs.append(spec)
     by_name = {s.name: s for s in specs}
     for spec in specs:
         if spec.parent and spec.parent not in where:
-            doc = where[spec.name][0]
+            doc = where[spec.name]
             problems.append(Problem(f"base_model.spec refers to unknown spec {spec.parent!r}", file=doc.file,
                                     line=doc.line_of(["base_model", "spec"]), key="base_model.spec"))
     ordered, cycle = _topological(by_name)
     if cycle:
-        doc = where[cycle[0]][0]
+        doc = where[cycle[0]]
         problems.append(Problem(f"base_model.spec references form a cycle: {' -> '.join(cycle + [cycle[0]])}",
                                 file=doc.file, line=doc.line_of(["base_model", "spec"]), key="base_model.spec"))
     if problems:
@@ -211,3 +211,12 @@ def _topological(by_name: dict[str, FineTuneSpec]) -> tuple[list[FineTuneSpec], 
         if cycle:
             return [], cycle
     return ordered, []
+
+
+def root_base_models(specs: list[FineTuneSpec]) -> dict[str, str | None]:
+    """Each spec's base model at the top of its parent chain (what decides tokenizer, limits and price).
+    ``specs`` come in dependency order (parents first), as ``load_specs`` returns them."""
+    roots: dict[str, str | None] = {}
+    for spec in specs:
+        roots[spec.name] = spec.base_model or roots.get(spec.parent or "")
+    return roots

@@ -16,14 +16,12 @@ def _days(date: str | None, today: dt.date) -> int | None:
         return None
 
 
-def collect_status(lock: Lockfile, today: dt.date) -> list[dict[str, Any]]:
+def collect_status(lock: Lockfile, today: dt.date, provider_kinds: dict[str, str]) -> list[dict[str, Any]]:
     rows = []
     for name, entry in sorted(lock.entries.items()):
         base = (entry.inputs or {}).get("base_model")
-        base_date = entry.base_model_shutdown_date
-        if base_date is None and base:
-            known = catalog.lookup(base).shutdown_date
-            base_date = known.isoformat() if known else None
+        base_date = entry.base_model_shutdown_date or catalog.known_shutdown(
+            base, provider_kinds.get(entry.provider, "unknown"))
         rows.append({
             "name": name, "provider": entry.provider, "model": entry.model, "fingerprint": entry.fingerprint,
             "job": entry.job, "pending": entry.pending and {k: entry.pending.get(k) for k in

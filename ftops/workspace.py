@@ -20,7 +20,7 @@ from ftops.plan import DatasetFacts, Plan, PlanOptions, SpecFacts, make_plan
 from ftops.providers import capabilities_for, open_provider, provider_kind
 from ftops.providers.base import Provider
 from ftops.refresh import NOT_REFRESHED, Observed, refresh
-from ftops.spec import FineTuneSpec, load_specs
+from ftops.spec import FineTuneSpec, load_specs, root_base_models
 
 
 @dataclass
@@ -37,18 +37,6 @@ class Workspace:
 
     def spec(self, name: str) -> FineTuneSpec | None:
         return next((s for s in self.specs if s.name == name), None)
-
-    def root_base_model(self, spec: FineTuneSpec) -> str | None:
-        """The base model at the top of a spec's parent chain (what decides tokenizer and limits)."""
-        seen = set()
-        while spec.parent and spec.parent not in seen:
-            seen.add(spec.parent)
-            parent = self.spec(spec.parent)
-            if parent is None:
-                entry = self.lock.get(spec.parent)
-                return catalog.base_of(entry.model) if entry and entry.model else None
-            spec = parent
-        return spec.base_model
 
 
 def _facts(report: FileReport) -> DatasetFacts:
@@ -70,8 +58,9 @@ def load_workspace(root: Path, *, check_data: bool = True) -> Workspace:
 def check_datasets(ws: Workspace) -> None:
     """Check every spec's files (results are cached by content under .ftops/, so this is cheap when unchanged)."""
     cache = ws.config.state_dir
+    roots = root_base_models(ws.specs)
     for spec in ws.specs:
-        model = ws.root_base_model(spec)
+        model = roots[spec.name]
         roles: dict[str, FileReport] = {}
         for role, ref in (("training_file", spec.training_file), ("validation_file", spec.validation_file)):
             if ref is None:

@@ -230,8 +230,11 @@ def status(json_out: bool = typer.Option(False, "--json", help="Machine-readable
     from ftops.lockfile import read_lockfile
 
     config = require_project(load_config(_root()))
+    from ftops.providers import provider_kind
+
     rows = collect_status(read_lockfile(config.lockfile, config.rel(config.lockfile)),
-                          context.current.runtime.today())
+                          context.current.runtime.today(),
+                          {name: provider_kind(p) for name, p in config.providers.items()})
     if json_out:
         emit_json({"models": rows})
         return EXIT_OK

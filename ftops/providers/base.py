@@ -93,7 +93,6 @@ class Capabilities:
     max_suffix_length: int = 64
     suffix_charset: str | None = None  # a regex character class, e.g. "A-Za-z0-9_-"
     methods: tuple[str, ...] = ("supervised", "dpo", "reinforcement")
-    metadata_filter: bool = True  # jobs list supports metadata[k]=v
 
 
 class Provider(Protocol):

@@ -117,8 +117,7 @@ class HttpClient:
                 if not _should_retry(response):
                     raise failure
             if not retry:
-                raise failure if isinstance(failure, TransientError) else TransientError(
-                    failure.message, status=failure.status, code=failure.code, request_id=failure.request_id)
+                raise failure  # a TransientError: the caller decides whether sending again is safe
             delay = self.policy.delay(attempt, response)
             elapsed = self.policy.clock() - started
             if attempt >= self.policy.max_retries or elapsed + delay > self.policy.max_total_seconds:
@@ -154,7 +153,9 @@ class HttpClient:
             text = response.text[:300].strip()
             if text:
                 message = f"{message}: {text}"
-        cls = NotFoundError if response.status_code == 404 else ProviderError
-        kind = TransientError if (response.status_code in RETRY_STATUSES or response.status_code >= 500) else cls
+        if _should_retry(response):
+            kind: type[ProviderError] = TransientError
+        else:
+            kind = NotFoundError if response.status_code == 404 else ProviderError
         return kind(self.redact(message), status=response.status_code, code=code, param=param,
                     request_id=response.headers.get("x-request-id"), provider=self.provider)
