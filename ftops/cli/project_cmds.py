@@ -171,6 +171,10 @@ def apply(
         if planfile is not None:
             from ftops.savedplan import load_saved_plan
 
+            if target or prune:
+                raise PlanError("a saved plan already says which specs it covers and whether it prunes; "
+                                "drop --target/--prune, or make a new plan with them")
+
             saved = load_saved_plan(planfile, ws)
             prune, target = saved.prune, saved.targets
         the_plan, pool = _make_plan(ws, refresh=True, prune=prune, targets=target or [])

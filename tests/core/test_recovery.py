@@ -161,3 +161,15 @@ def test_a_bad_ftops_today_is_a_user_error(project, monkeypatch):
     monkeypatch.setenv("FTOPS_TODAY", "tomorrow")
     result = project.run("plan", "--no-refresh")
     assert result.rc == 1 and "FTOPS_TODAY='tomorrow' is not a date" in result.err
+
+
+def test_a_saved_plan_refuses_target_and_prune_on_apply(project, tmp_path):
+    project.dataset("data/a.jsonl", 12)
+    project.dataset("data/b.jsonl", 12, start=40)
+    project.spec("a")
+    project.spec("b")
+    saved = tmp_path / "plan.json"
+    assert project.run("plan", "--out", str(saved)).rc == 0
+    result = project.run("apply", str(saved), "--auto-approve", "--target", "a")
+    assert result.rc == 1 and "drop --target/--prune" in result.err
+    assert project.jobs() == []
