@@ -43,17 +43,22 @@ def _lines(lines: tuple[int, ...]) -> str:
     return f" (line{'s' if len(lines) > 1 else ''} {shown}{', ...' if len(lines) > SHOWN_LINES else ''})"
 
 
-def _print_report(report, model: str | None) -> None:
+def _cost(usd: float | None, model: str | None) -> str:
+    if usd is None:
+        return "est. cost unknown" + ("" if model else " (give --model)")
+    return f"est. cost ${usd:,.2f} on {model}" if usd >= 1 else f"est. cost ${usd:.4f} on {model}"
+
+
+def _print_report(report, model: str | None, role: str) -> None:
     t = report.tokens
     limit = f"; {t.over_limit:,} over the limit" if t.over_limit else ""
-    echo(style(f"{report.path}", bold=True) + f": {report.format}, {report.examples:,} examples, {t.total:,} tokens "
+    name = f"{report.path}" + (" (validation)" if role == "validation" else "")
+    echo(style(name, bold=True) + f": {report.format}, {report.examples:,} examples, {t.total:,} tokens "
          f"({t.encoding}; billing {t.billing:,} per epoch; longest example {t.max_per_example:,}{limit})")
-    if report.estimated_cost_usd is not None:
-        usd = report.estimated_cost_usd
-        cost = f"est. cost ${usd:,.2f} on {model}" if usd >= 1 else f"est. cost ${usd:.4f} on {model}"
+    if role == "validation":
+        echo("  validation data (not trained on or billed)")
     else:
-        cost = "est. cost unknown" + ("" if model else " (give --model)")
-    echo(f"  {report.epochs} epoch(s), {cost}")
+        echo(f"  {report.epochs} epoch(s), {_cost(report.estimated_cost_usd, model)}")
     for finding in report.errors:
         where = f"{report.path}:{finding.line}" if finding.line is not None else f"{report.path}"
         echo(style(f"  error: {where}: [{finding.code}] {finding.message}", fg="red"))
@@ -63,7 +68,10 @@ def _print_report(report, model: str | None) -> None:
 
 @app.command("check")
 def check(
-    files: List[Path] = typer.Argument(..., help="JSONL dataset files", show_default=False),
+    files: List[Path] = typer.Argument(..., help="JSONL training files", show_default=False),
+    validation: List[Path] = typer.Option([], "--validation", help="a JSONL validation file (repeatable): checked "
+                                          "as validation data and for examples shared with the training files",
+                                          show_default=False),
     model: Optional[str] = typer.Option(None, "--model", help="base model: sets tokenizer, token limit and price"),
     method: str = typer.Option("supervised", "--method", help="supervised | dpo | reinforcement"),
     n_epochs: str = typer.Option("auto", "--n-epochs", help="'auto' (the service's default rule) or 1-50"),
@@ -71,7 +79,7 @@ def check(
 ) -> int:
     """Check datasets offline: format, errors with line numbers, advice, tokens and estimated cost.
 
-    Exits 1 when any file has errors. Files given together are also checked for shared examples."""
+    Exits 1 when any file has errors. Shared examples are reported: among training files, and training/validation."""
     from ftops.dataset import check_file, check_overlap
 
     if method not in METHODS:
@@ -79,19 +87,24 @@ def check(
     epochs = _n_epochs(n_epochs)
     cache_dir, prices = _project()
     base = context.current.directory
-    for f in files:
+    given = [(f, "training") for f in files] + [(f, "validation") for f in validation]
+    for f, _ in given:  # all of them before the first (maybe long) scan
         if not (base / f).is_file():
             raise DatasetError(f"{f}: no such file", hint="check the path (relative paths are from where you run)")
-    reports = [check_file(base / f if not f.is_absolute() else f, model=model, method=method, n_epochs=epochs,
-                          cache_dir=cache_dir, price_overrides=prices).with_path(f) for f in files]
-    overlaps = [(a, b, w) for a, b in combinations(reports, 2)
+    reports = [check_file(base / f, model=model, method=method, n_epochs=epochs, cache_dir=cache_dir,
+                          price_overrides=prices, role=role).with_path(f) for f, role in given]
+    roles = [role for _, role in given]
+    trains = [r for r, role in zip(reports, roles) if role == "training"]
+    valids = [r for r, role in zip(reports, roles) if role == "validation"]
+    pairs = list(combinations(trains, 2)) + [(t, v) for v in valids for t in trains]
+    overlaps = [(a, b, w) for a, b in pairs
                 for w in check_overlap(a.with_path(base / a.path), b.with_path(base / b.path), cache_dir=cache_dir)]
     if as_json:
-        emit_json({"files": [r.to_json() for r in reports],
+        emit_json({"files": [{**r.to_json(), "role": role} for r, role in zip(reports, roles)],
                    "overlap": [{"files": [str(a.path), str(b.path)], **w.to_json()} for a, b, w in overlaps]})
     else:
-        for report in reports:
-            _print_report(report, model)
+        for report, role in zip(reports, roles):
+            _print_report(report, model, role)
         for a, b, w in overlaps:
             echo(style(f"warning: [{w.code}] {b.path} shares examples with {a.path}: {w.message}{_lines(w.lines)}",
                        fg="yellow"))

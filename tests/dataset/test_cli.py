@@ -68,6 +68,22 @@ def test_two_files_are_also_checked_for_shared_examples(tmp_path, capsys):
     assert overlap["code"] == "train_validation_overlap" and overlap["lines"] == [1]
 
 
+def test_validation_files_are_checked_as_validation_and_against_each_training_file(tmp_path, capsys):
+    train = write_lines(tmp_path / "train.jsonl", [chat(i) for i in range(60)])
+    other = write_lines(tmp_path / "more.jsonl", [chat(i) for i in range(200, 260)])
+    valid = write_lines(tmp_path / "valid.jsonl", [chat(i) for i in (300, 5, 201)])  # 3 examples: fine for validation
+    rc, out, _ = run(capsys, str(train), str(other), "--validation", str(valid), "--model", "gpt-4o-mini", "--json")
+    assert rc == 0
+    data = json.loads(out)
+    assert [(f["path"], f["role"]) for f in data["files"]] == [
+        (str(train), "training"), (str(other), "training"), (str(valid), "validation")]
+    assert data["files"][2]["estimated_cost_usd"] is None and data["files"][2]["errors"] == []
+    assert [(o["files"], o["lines"]) for o in data["overlap"]] == [([str(train), str(valid)], [2]),
+                                                                   ([str(other), str(valid)], [3])]
+    rc, out, _ = run(capsys, str(train), "--validation", str(valid))
+    assert rc == 0 and f"{valid} (validation): chat, 3 examples" in out
+
+
 def test_inside_a_project_results_are_cached_under_dot_ftops(tmp_path, capsys, monkeypatch):
     (tmp_path / "ftops.yaml").write_text("specs: ['specs/*.yaml']\n")
     write_lines(tmp_path / "train.jsonl", [chat(i) for i in range(60)])
