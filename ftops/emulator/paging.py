@@ -26,7 +26,9 @@ def page(items: list[dict], req: Request, default_limit: int, *, ids: bool = Fal
     after = req.arg("after")
     if after:
         position = next((i for i, item in enumerate(items) if item["id"] == after), None)
-        items = items[position + 1:] if position is not None else []
+        if position is None:
+            raise bad_request(f"Invalid 'after': {after!r} is not the id of an item of this list.", param="after")
+        items = items[position + 1:]
     data = items[:limit]
     body = {"object": "list", "data": data, "has_more": len(items) > limit}
     if ids:

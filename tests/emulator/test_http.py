@@ -50,6 +50,13 @@ def test_a_number_json_cannot_carry_is_a_400_envelope_and_no_job(raw, number):
     assert raw.get("/fine_tuning/jobs").json()["data"] == []
 
 
+@pytest.mark.parametrize("path", ["/files", "/fine_tuning/jobs"])
+def test_an_unknown_after_cursor_is_a_400_naming_after(raw, path):
+    raw.post("/files", files={"file": ("t.jsonl", jsonl(chat_rows(10)))}, data={"purpose": "fine-tune"})
+    error = _envelope(raw.get(path, params={"after": "nope-123"}), 400)
+    assert error["param"] == "after" and "nope-123" in error["message"]
+
+
 def test_wrong_content_type_is_a_415_envelope(raw):
     _envelope(raw.post("/fine_tuning/jobs", content=b"model=x", headers={"content-type": "text/plain"}), 415)
     _envelope(raw.post("/files", json={"purpose": "fine-tune"}), 415)
