@@ -3,7 +3,7 @@ applies exactly that plan or refuses.
 
 A saved plan records the sha256 of ftops.yaml, of every spec file, of every dataset and of the lockfile. Apply
 refuses it when any of them changed, when it was already applied (``saved.applied_at``, written into the plan
-file), when another ftops version made it, or when the fresh plan's actions (kind, spec, fingerprint) differ.
+file), when another ftops version made it, or when the fresh plan's actions (kind, spec, fingerprint, and the job of an adopt, record or wait) differ.
 Plans hold no secrets: a Plan has none to give.
 """
 
@@ -91,14 +91,25 @@ class SavedPlan:
         return list(self.document["saved"]["targets"])
 
     def check_matches(self, plan: Plan) -> None:
-        saved = [(a["kind"], a["spec"], a["fingerprint"]) for a in self.document["actions"]]
-        fresh = [(a.kind, a.spec, a.fingerprint) for a in plan.actions]
+        saved = [_key(a["kind"], a["spec"], a["fingerprint"], a.get("job_id")) for a in self.document["actions"]]
+        fresh = [_key(a.kind, a.spec, a.fingerprint, a.job_id) for a in plan.actions]
         if saved == fresh:
             return
-        show = lambda keys: ", ".join(f"{kind} {spec}" for kind, spec, _ in keys) or "nothing"  # noqa: E731
-        raise PlanError(f"{self.path}: the providers changed since the plan was made: it would now {show(fresh)}, "
-                        f"but the saved plan says {show(saved)}",
+        raise PlanError(f"{self.path}: the providers changed since the plan was made: it would now {_show(fresh)}, "
+                        f"but the saved plan says {_show(saved)}",
                         hint="make a new plan with `ftops plan --out FILE`")
+
+
+# Actions that act on one particular existing job: the same kind and inputs on another job is another plan.
+_ON_A_JOB = frozenset({"adopt", "record", "wait"})
+
+
+def _key(kind: str, spec: str, fingerprint: str | None, job_id: str | None) -> tuple:
+    return kind, spec, fingerprint, job_id if kind in _ON_A_JOB else None
+
+
+def _show(keys: list[tuple]) -> str:
+    return ", ".join(f"{kind} {spec}" + (f" (job {job})" if job else "") for kind, spec, _, job in keys) or "nothing"
 
 
 def _read(path: Path) -> dict[str, Any]:

@@ -145,3 +145,29 @@ def test_printed_json_plan_cannot_be_applied(planned):
 
     assert result.rc == 1
     assert "not saved with `ftops plan --out FILE`" in result.err
+
+
+def test_saved_plan_is_refused_when_the_job_it_adopts_was_replaced(project):
+    import shutil
+
+    import httpx
+
+    from tests.conftest import Project
+
+    add_bot(project, "bot")
+    assert project.run("apply", "--auto-approve").rc == 0  # job 1 runs; this checkout's lock knows it
+    other = Project(project.root.parent / "other-checkout", project.emu)  # same specs and data, no lockfile
+    shutil.copytree(project.root, other.root, ignore=shutil.ignore_patterns(".ftops", "ftops.lock"))
+    (first,) = [job["id"] for job in project.jobs()]
+    assert other.run("plan", "--out", at(other)).rc == 0
+    assert [(a["kind"], a["job_id"]) for a in _saved(other)["actions"]] == [("adopt", first)]
+    httpx.post(f"{project.emu.url}/fine_tuning/jobs/{first}/cancel",
+               headers={"Authorization": f"Bearer {TEST_KEY}"}).raise_for_status()
+    assert project.run("apply", "--auto-approve").rc == 0  # the first checkout retries: job 2
+    (second,) = [job["id"] for job in project.jobs() if job["id"] != first]
+
+    result = other.run("apply", at(other), "--auto-approve")
+
+    assert result.rc == 1, result.all
+    assert f"adopt bot (job {second})" in result.err and f"adopt bot (job {first})" in result.err
+    assert other.lock() == {}
