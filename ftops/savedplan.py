@@ -3,12 +3,14 @@ applies exactly that plan or refuses.
 
 A saved plan records the sha256 of ftops.yaml, of every spec file, of every dataset and of the lockfile. Apply
 refuses it when any of them changed, when it was already applied (``saved.applied_at``, written into the plan
-file), when another ftops version made it, or when the fresh plan's actions (kind, spec, fingerprint, and the job of an adopt, record or wait) differ.
+file), when another ftops version made it, or when the fresh plan's actions differ (kind, spec, fingerprint, and
+the job of an adopt, record or wait).
 Plans hold no secrets: a Plan has none to give.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import json
@@ -52,8 +54,14 @@ def inputs_digest(ws: Workspace) -> dict[str, Any]:
 
 def _write(path: Path, document: dict[str, Any]) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(dumps(document) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    try:
+        tmp.write_text(dumps(document) + "\n", encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+        raise PlanError(f"cannot write the plan to {path}: {exc.strerror or exc}",
+                        hint="give --out a file path in a directory that exists and you can write to") from None
 
 
 def save_plan(path: Path, plan: Plan, ws: Workspace, *, prune: bool, targets: list[str]) -> None:

@@ -171,3 +171,16 @@ def test_saved_plan_is_refused_when_the_job_it_adopts_was_replaced(project):
     assert result.rc == 1, result.all
     assert f"adopt bot (job {second})" in result.err and f"adopt bot (job {first})" in result.err
     assert other.lock() == {}
+
+
+@pytest.mark.parametrize("where", ["no-such-dir/plan.json", "."], ids=["missing-dir", "a-directory"])
+def test_a_plan_file_that_cannot_be_written_is_a_user_error_naming_it(project, where):
+    add_bot(project, "bot")
+    target = str(project.root / where)
+
+    result = project.run("plan", "--out", target)
+
+    assert result.rc == 1, result.all
+    assert f"cannot write the plan to {target}" in result.err
+    assert "Traceback" not in result.all
+    assert not list(project.root.parent.glob("**/.*.tmp"))
