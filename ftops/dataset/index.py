@@ -2,9 +2,9 @@
 
 Each example gets a 64-bit hash of its canonical JSON (keys sorted, compact: :func:`example_hash`), so two lines
 that hold the same example in another layout are the same example, as the provider (and the emulator) sees it;
-a line that is not a JSON object is hashed as its bytes. The hashes (with their line numbers) go to bucket files by their top bits; each
-bucket is sorted on its own and appended to one sorted index file. Duplicates are equal neighbours in the index;
-examples shared by two files are found by merging their indexes.
+a line that is not a JSON object is hashed as its bytes. The hashes (with their line numbers) go to bucket files
+by their top bits; each bucket is sorted on its own and appended to one sorted index file. Duplicates are equal
+neighbours in the index; examples shared by two files are found by merging their indexes.
 """
 
 from __future__ import annotations
