@@ -18,16 +18,18 @@ def view(tx: Tx, job: dict) -> dict:
                                 **method[kind]["hyperparameters"]}
     method[kind]["hyperparameters"] = hyper
     running = status in ("validating_files", "queued", "running")
-    return {
+    body = {
         "id": job["id"], "object": "fine_tuning.job", "created_at": int(job["created"]), "error": job["error"],
         "fine_tuned_model": job["fine_tuned_model"], "finished_at": job["finished_at"],
-        "hyperparameters": {k: hyper[k] for k in ("batch_size", "learning_rate_multiplier", "n_epochs")},
         "model": job["model"], "organization_id": tx.cfg.org, "result_files": job["result_files"],
         "status": status, "trained_tokens": job["trained_tokens"], "training_file": job["training_file"],
         "validation_file": job["validation_file"], "integrations": job["integrations"], "seed": job["seed"],
         "estimated_finish": int(jobs.at(job, 1.0, float("inf"))) if running else None,
         "method": method, "metadata": job["metadata"], "user_provided_suffix": job["suffix"],
     }
+    if kind == "supervised":  # "only returned when running supervised jobs"; the others have method.<type>
+        body["hyperparameters"] = {k: hyper[k] for k in ("batch_size", "learning_rate_multiplier", "n_epochs")}
+    return body
 
 
 def get_job(tx: Tx, job_id: str) -> dict:

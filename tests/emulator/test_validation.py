@@ -128,6 +128,19 @@ def test_dpo_rows_train(client, admin):
     assert done.method.dpo.hyperparameters.n_epochs == 2
 
 
+def test_only_supervised_jobs_carry_top_level_hyperparameters(client, admin, raw):
+    dpo_rows = [{"input": {"messages": [{"role": "user", "content": f"hi {i}"}]},
+                 "preferred_output": [{"role": "assistant", "content": "hello"}],
+                 "non_preferred_output": [{"role": "assistant", "content": "go away"}]} for i in range(10)]
+    dpo = client.fine_tuning.jobs.create(model="gpt-4o-mini", training_file=upload(client, dpo_rows),
+                                         method={"type": "dpo", "dpo": {"hyperparameters": {"beta": 0.2}}})
+    supervised = client.fine_tuning.jobs.create(model="gpt-4o-mini", training_file=upload(client, chat_rows(10)))
+    admin.advance(10)
+    dpo_body, supervised_body = (raw.get(f"/fine_tuning/jobs/{j.id}").json() for j in (dpo, supervised))
+    assert "hyperparameters" not in dpo_body and dpo_body["method"]["dpo"]["hyperparameters"]["beta"] == 0.2
+    assert supervised_body["hyperparameters"] == supervised_body["method"]["supervised"]["hyperparameters"]
+
+
 def test_completion_models_need_prompt_completion_rows(client, admin):
     error = _failed_with(client, admin, jsonl(chat_rows(12)), model="babbage-002")
     assert "prompt" in error["message"]
