@@ -49,8 +49,16 @@ def model_name(tx: Tx, base: str, suffix: str | None) -> str:
     return f"ft:{base}:{tx.cfg.org}:{suffix or ''}:{tail}"
 
 
+def unpause(job: dict, now: float) -> None:
+    """End a pause (if any): the paused time is added to the job's total, so its progress continues from there."""
+    if job["paused_at"] is not None:
+        job["paused_total"] += now - job["paused_at"]
+        job["paused_at"] = None
+
+
 def fail(tx: Tx, job: dict, when: float, error: dict) -> None:
-    job.update(final_status="failed", error=error, finished_at=int(when), paused_at=None)
+    unpause(job, when)
+    job.update(final_status="failed", error=error, finished_at=int(when))
     event(tx, job, when, f"Fine-tuning job failed: {error['message']}", level="error")
 
 

@@ -80,9 +80,8 @@ def cancel(tx: Tx, req: Request) -> dict:
     status = jobs.status(job, tx.now)
     if status in jobs.TERMINAL:
         raise bad_request(f"Job {job['id']} has already {status} and cannot be cancelled.", param="fine_tuning_job_id")
-    if job["paused_at"] is not None:
-        job["paused_total"] += tx.now - job["paused_at"]
-    job.update(final_status="cancelled", paused_at=None)
+    jobs.unpause(job, tx.now)
+    job["final_status"] = "cancelled"
     jobs.event(tx, job, tx.now, "Fine-tuning job cancelled")
     return view(tx, job)
 
@@ -105,8 +104,7 @@ def pause(tx: Tx, req: Request) -> dict:
 
 def resume(tx: Tx, req: Request) -> dict:
     job = _job_in_state(tx, req, "paused", "resumed")
-    job["paused_total"] += tx.now - job["paused_at"]
-    job["paused_at"] = None
+    jobs.unpause(job, tx.now)
     jobs.event(tx, job, tx.now, "Fine-tuning job resumed")
     return view(tx, job)
 
