@@ -2,9 +2,9 @@
 
 Layout under ``state_dir``: ``state.json`` (metadata of files, uploads, jobs, models, the clock offset) and
 ``blobs/<id>`` (file bytes and upload parts). Every request runs inside :meth:`Store.transaction`: an in-process
-lock plus a cross-process ``filelock``, a reload when another process replaced ``state.json``, and an atomic
-rewrite when the transaction changed something. The emulator clock is ``time.time()`` plus the stored offset,
-so an admin clock jump is seen by every process sharing the directory.
+lock plus a cross-process ``filelock``, a reload when another process replaced ``state.json`` (or a request
+crashed half-way), and an atomic rewrite when the transaction changed something. The emulator clock is
+``time.time()`` plus the stored offset, so an admin clock jump is seen by every process sharing the directory.
 """
 
 from __future__ import annotations
@@ -28,6 +28,9 @@ from ftops.emulator.config import EmulatorConfig
 def _empty() -> dict:
     return {"version": 1, "clock_offset": 0.0, "seq": 0, "files": {}, "uploads": {}, "jobs": {}, "models": {},
             "model_overrides": {}, "fail_next": []}
+
+
+_STALE = ("stale",)  # a stamp no state.json has: the next transaction reloads from disk
 
 
 class Tx:
@@ -84,16 +87,18 @@ class Store:
         with self._tlock, self._flock:
             self._reload_if_changed()
             tx = Tx(self, self._data, time.time() + float(self._data.get("clock_offset", 0.0)))
-            snapshot = json.dumps(self._data, sort_keys=True)
             try:
-                yield tx
+                try:
+                    yield tx
+                except ApiError:
+                    self._save(tx)  # handlers refuse before they mutate; keep what the clock sync did
+                    raise
+                self._save(tx)
             except ApiError:
-                self._save(tx)  # handlers refuse before they mutate; keep what the clock sync did
                 raise
             except BaseException:
-                self._data = json.loads(snapshot)  # a crashed request leaves no half-made change
+                self._stamp = _STALE  # a crashed request (or save) leaves no half-made change: the next reloads
                 raise
-            self._save(tx)
 
     def _save(self, tx: Tx) -> None:
         if tx.dirty:

@@ -32,6 +32,24 @@ def test_job_continues_across_a_restart_on_the_same_state_dir(tmp_path):
         assert client.models.retrieve(done.fine_tuned_model).id == done.fine_tuned_model
 
 
+@pytest.mark.parametrize("saved_before", [True, False], ids=["state-on-disk", "fresh-state"])
+def test_a_transaction_that_crashes_leaves_no_half_made_change(tmp_path, saved_before):
+    from ftops.emulator.state import Store
+
+    store = Store(EmulatorConfig(state_dir=tmp_path))
+    if saved_before:
+        with store.transaction() as tx:
+            tx.data["models"]["kept"] = {"id": "kept"}
+            tx.touch()
+    with pytest.raises(KeyError), store.transaction() as tx:
+        tx.data["models"]["half-made"] = {"id": "half-made"}
+        tx.data["seq"] += 1
+        raise KeyError("a bug in a handler")
+    with store.transaction() as tx:
+        assert list(tx.data["models"]) == (["kept"] if saved_before else [])
+        assert tx.data["seq"] == 0
+
+
 def test_concurrent_clients_lose_nothing(emu, admin):
     def work(i: int) -> tuple[str, str]:
         with sdk(emu) as client:
