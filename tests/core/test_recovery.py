@@ -25,13 +25,19 @@ def test_two_specs_with_the_same_inputs_never_share_a_job_or_a_model(project):
     assert a not in remaining and b in remaining
 
 
-def test_reverting_to_inputs_trained_before_pins_that_model_again_without_training(project):
+def train_with_three_then_two_epochs(project) -> str:
+    """Train spec `a` with n_epochs 3, then replace it with n_epochs 2; return the first (now unpinned) model."""
     project.dataset("data/a.jsonl", 12)
     project.spec("a", method={"type": "supervised", "hyperparameters": {"n_epochs": 3}})
     assert project.run("apply", "--auto-approve", "--wait").rc == 0
     first = project.model("a")
     project.spec("a", method={"type": "supervised", "hyperparameters": {"n_epochs": 2}})
     assert project.run("apply", "--auto-approve", "--wait").rc == 0
+    return first
+
+
+def test_reverting_to_inputs_trained_before_pins_that_model_again_without_training(project):
+    first = train_with_three_then_two_epochs(project)
     project.spec("a", method={"type": "supervised", "hyperparameters": {"n_epochs": 3}})
     plan = project.run("plan")
     assert "< adopt    a" in plan.out and f"its model {first} is pinned (no training)" in plan.out
@@ -40,12 +46,7 @@ def test_reverting_to_inputs_trained_before_pins_that_model_again_without_traini
 
 
 def test_reverting_to_inputs_whose_model_was_deleted_trains_anew(project):
-    project.dataset("data/a.jsonl", 12)
-    project.spec("a", method={"type": "supervised", "hyperparameters": {"n_epochs": 3}})
-    assert project.run("apply", "--auto-approve", "--wait").rc == 0
-    first = project.model("a")
-    project.spec("a", method={"type": "supervised", "hyperparameters": {"n_epochs": 2}})
-    assert project.run("apply", "--auto-approve", "--wait").rc == 0
+    first = train_with_three_then_two_epochs(project)
     assert httpx.delete(f"{project.emu.url}/models/{first}",
                         headers={"authorization": f"Bearer {TEST_KEY}"}).status_code == 200
     project.spec("a", method={"type": "supervised", "hyperparameters": {"n_epochs": 3}})
