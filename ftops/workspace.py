@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ftops import catalog
 from ftops.config import ProjectConfig, load_config, require_project
 from ftops.errors import ConfigError
 from ftops.dataset import FileReport, check_file, check_overlap

@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import io
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -92,6 +91,13 @@ class Project:
                 "training_file": f"../data/{name}.jsonl"}
         body.update(fields)
         return self.write(f"specs/{name}.yaml", yaml.safe_dump(body, sort_keys=False))
+
+    def parent_and_child(self) -> None:
+        """Spec `child` continues from spec `parent`'s pinned model; each has its own 12 examples."""
+        self.dataset("data/parent.jsonl", 12)
+        self.dataset("data/child.jsonl", 12, start=50)
+        self.spec("parent")
+        self.spec("child", base_model={"spec": "parent"})
 
     def lock_text(self) -> str:
         return (self.root / "ftops.lock").read_text(encoding="utf-8")

@@ -164,10 +164,7 @@ def test_deleting_a_model_behind_ftops_back_shows_drift(project):
 
 
 def test_a_parent_change_retrains_its_child(project):
-    project.dataset("data/parent.jsonl", 12)
-    project.dataset("data/child.jsonl", 12, start=50)
-    project.spec("parent")
-    project.spec("child", base_model={"spec": "parent"})
+    project.parent_and_child()
     first = project.run("apply", "--auto-approve", "--wait")
     assert first.rc == 0, first.all
     parent_model, child_model = project.model("parent"), project.model("child")

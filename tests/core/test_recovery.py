@@ -123,10 +123,7 @@ def test_removing_a_spec_and_its_provider_forgets_instead_of_crashing(project, m
 
 
 def test_targeting_a_child_includes_the_parent_it_needs(project):
-    project.dataset("data/parent.jsonl", 12)
-    project.dataset("data/child.jsonl", 12, start=30)
-    project.spec("parent")
-    project.spec("child", base_model={"spec": "parent"})
+    project.parent_and_child()
     plan = project.run("plan", "--target", "child")
     assert "create   parent" in plan.out and "--target child includes its parent 'parent'" in plan.out
     assert project.run("apply", "--auto-approve", "--wait", "--target", "child").rc == 0
