@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
+import math
 import os
+import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from ftops import schema
-from ftops.errors import ConfigError
-from ftops.yamlload import load_documents, read_text
+from ftops.errors import ConfigError, Problem
+from ftops.numbers import non_finite_paths
+from ftops.yamlload import Document, load_documents, read_text
 
 CONFIG_NAME = "ftops.yaml"
 DEFAULT_SPECS = ("specs/**/*.yaml", "specs/**/*.yml")
 DEFAULT_WARN_DAYS = 180
 BUILTIN_PROVIDERS = {"local": {"type": "local"}, "openai": {"type": "openai"}}
+REMOVED_OPTIONS = {
+    "organization_env": "organization: org-... (not a secret) or OPENAI_ORG_ID in the environment",
+    "project_env": "openai_project: proj_... (not a secret) or OPENAI_PROJECT_ID in the environment",
+}
 
 
 @dataclass(frozen=True)
@@ -28,12 +34,13 @@ class ProviderConfig:
 @dataclass(frozen=True)
 class ProjectConfig:
     root: Path
-    project: str
+    project: str  # the project's identity: tags every job ftops creates; the same in every clone
+    project_source: str  # where the identity came from: "ftops.yaml", "git remote" or "directory name"
     spec_globs: tuple[str, ...]
     lockfile: Path
     default_provider: str
     providers: dict[str, ProviderConfig]
-    prices: dict[str, float]
+    prices: dict[str, Any]
     budget_usd: float | None
     allow_paths: tuple[Path, ...]
     warn_days: int
@@ -60,23 +67,59 @@ def find_root(start: Path) -> Path:
     return start
 
 
+def _document(path: Path, display: str) -> Document | None:
+    docs = load_documents(read_text(path, display), display)
+    if len(docs) > 1:
+        raise ConfigError(f"{display} must hold one YAML document, found {len(docs)}")
+    if not docs or docs[0].data is None:
+        return None
+    doc = docs[0]
+    problems = [Problem(f"{key} is no longer supported (it let the config send any environment variable as a "
+                        f"header); use {instead}", file=display, line=doc.line_of(["providers", name, key]),
+                        key=f"providers.{name}.{key}")
+                for name, raw in ((doc.data.get("providers") or {}).items() if isinstance(doc.data, dict) else ())
+                if isinstance(raw, dict) for key, instead in REMOVED_OPTIONS.items() if key in raw]
+    problems += schema.validate(doc, "config")
+    problems += [Problem("must be a finite number (not .nan or .inf)", file=display, line=doc.line_of(list(p)),
+                         key=".".join(map(str, p))) for p in non_finite_paths(doc.data)]
+    if problems:
+        raise ConfigError(f"{display} is not valid", problems=problems)
+    return doc
+
+
+def _providers(doc: Document | None, display: str) -> dict[str, ProviderConfig]:
+    from ftops.providers import registry
+    from ftops.trust import plain_http_problem
+
+    raw_providers = ((doc.data if doc else None) or {}).get("providers") or {}
+    problems = []
+    for name, raw in raw_providers.items():
+        url = raw.get("base_url") or raw.get("address")
+        where = dict(file=display, line=doc.line_of(["providers", name]) if doc else None, key=f"providers.{name}")
+        problem = plain_http_problem(url) if url and not raw.get("allow_http") else None
+        if problem:
+            problems.append(Problem(f"base_url {problem}", **where))
+        pconf = ProviderConfig(name, raw["type"], {k: v for k, v in raw.items() if k != "type"})
+        problems += [Problem(p, **where) for p in registry.kind(raw["type"]).config_problems(pconf)]
+    if problems:
+        raise ConfigError(f"{display} is not valid", problems=problems)
+    return {name: ProviderConfig(name, raw["type"], {k: v for k, v in raw.items() if k != "type"})
+            for name, raw in {**BUILTIN_PROVIDERS, **raw_providers}.items()}
+
+
+def parse_config_file(path: Path, display: str) -> dict[str, ProviderConfig]:
+    """The providers of a config file (used for trusted configs, which are only read, never a project)."""
+    if not path.is_file():
+        raise FileNotFoundError(path)
+    return _providers(_document(path, display), display)
+
+
 def load_config(root: Path) -> ProjectConfig:
     root = root.resolve()
     path = root / CONFIG_NAME
-    data: dict[str, Any] = {}
-    if path.is_file():
-        docs = load_documents(read_text(path, CONFIG_NAME), CONFIG_NAME)
-        if len(docs) > 1:
-            raise ConfigError(f"{CONFIG_NAME} must hold one YAML document, found {len(docs)}")
-        if docs and docs[0].data is not None:
-            problems = schema.validate(docs[0], "config")
-            if problems:
-                raise ConfigError(f"{CONFIG_NAME} is not valid", problems=problems)
-            data = docs[0].data
-    for name, raw in (data.get("providers") or {}).items():
-        _check_provider(name, raw)
-    providers = {name: ProviderConfig(name, raw["type"], {k: v for k, v in raw.items() if k != "type"})
-                 for name, raw in {**BUILTIN_PROVIDERS, **(data.get("providers") or {})}.items()}
+    doc = _document(path, CONFIG_NAME) if path.is_file() else None
+    data: dict[str, Any] = doc.data if doc else {}
+    providers = _providers(doc, CONFIG_NAME)
     default_provider = data.get("default_provider", "local")
     if default_provider not in providers:
         raise ConfigError(f"{CONFIG_NAME}: default_provider {default_provider!r} is not one of the providers "
@@ -86,24 +129,41 @@ def load_config(root: Path) -> ProjectConfig:
     if not any(lockfile.parent == r or r in lockfile.parents for r in (root, *allow_paths)):
         raise ConfigError(f"{CONFIG_NAME}: lockfile {data.get('lockfile')!r} resolves outside the project "
                           f"({lockfile}); add its directory to allow_paths if that is intended")
+    project, source = (data["project"], "ftops.yaml") if data.get("project") else _derived_identity(root)
+    budget = data.get("budget_usd")
     return ProjectConfig(
         root=root,
-        project=data.get("project") or _slug(root.name),
+        project=project,
+        project_source=source,
         spec_globs=tuple(data.get("specs") or DEFAULT_SPECS),
         lockfile=lockfile,
         default_provider=default_provider,
         providers=providers,
-        prices={str(k): float(v) for k, v in (data.get("prices") or {}).items()},
-        budget_usd=data.get("budget_usd"),
+        prices=dict(data.get("prices") or {}),
+        budget_usd=float(budget) if budget is not None and math.isfinite(budget) else None,
         allow_paths=allow_paths,
         warn_days=int(data.get("warn_days", DEFAULT_WARN_DAYS)),
         config_file=path if path.is_file() else None,
     )
 
 
-def _slug(name: str) -> str:
+def slug(name: str) -> str:
     cleaned = "".join(c if c.isalnum() or c in "._-" else "-" for c in name)[:64]
     return cleaned or "ftops"
+
+
+def _derived_identity(root: Path) -> tuple[str, str]:
+    """Without ``project:`` in ftops.yaml: the repository's name from its git remote (the same in every clone,
+    whatever directory it was cloned into), else the directory's name."""
+    try:
+        url = subprocess.run(["git", "-C", str(root), "config", "--get", "remote.origin.url"], capture_output=True,
+                             text=True, timeout=5, check=False).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        url = ""
+    name = url.rstrip("/").rsplit("/", 1)[-1].rsplit(":", 1)[-1].removesuffix(".git") if url else ""
+    if name:
+        return slug(name), "git remote"
+    return slug(root.name), "directory name"
 
 
 def require_project(config: ProjectConfig) -> ProjectConfig:
@@ -114,20 +174,3 @@ def require_project(config: ProjectConfig) -> ProjectConfig:
         raise ConfigError(f"{config.root} is not an ftops project: no {CONFIG_NAME}, no lockfile and no spec files "
                           f"matching {', '.join(config.spec_globs)}")
     return config
-
-
-_LOOPBACK = ("localhost", "127.0.0.1", "::1")
-
-
-def _check_provider(name: str, raw: dict) -> None:
-    """A key is sent only where the config says, and only over TLS unless the service is on this machine."""
-    url = raw.get("base_url")
-    if not url:
-        return
-    host = urlsplit(url).hostname or ""
-    if url.startswith("http://") and host not in _LOOPBACK and not host.startswith("127."):
-        raise ConfigError(f"{CONFIG_NAME}: providers.{name}.base_url uses plain http:// to {host}; API keys must "
-                          "travel over https (plain http is allowed on loopback only)")
-    if raw.get("type") == "openai" and "api_key_env" not in raw:
-        raise ConfigError(f"{CONFIG_NAME}: providers.{name} sets base_url, so name its key's environment variable "
-                          "with api_key_env (ftops never sends OPENAI_API_KEY to a URL that is not OpenAI's)")

@@ -1,4 +1,4 @@
-"""Epochs and training cost: the documented default-epoch heuristic and the price table.
+"""Epochs and training cost: each provider's default epochs and its price table.
 
 Used by plans (estimates), dataset checks (--json output) and the local emulator (trained_tokens), so all three
 agree on the numbers.
@@ -6,7 +6,9 @@ agree on the numbers.
 
 from __future__ import annotations
 
-from ftops import catalog
+from typing import Any
+
+from ftops.catalog import ModelInfo
 
 MIN_TARGET_EXAMPLES = 100
 MAX_TARGET_EXAMPLES = 25_000
@@ -15,10 +17,13 @@ MAX_DEFAULT_EPOCHS = 25
 DEFAULT_EPOCHS = 3
 
 
-def resolve_epochs(n_examples: int, n_epochs: int | str | None = "auto") -> int:
-    """``n_epochs`` as the service resolves it: an explicit number, or the documented default heuristic."""
-    if isinstance(n_epochs, int) and not isinstance(n_epochs, bool):
-        return n_epochs
+def resolve_epochs(n_examples: int, n_epochs: int | float | str | None = "auto", default: str = "auto") -> int:
+    """``n_epochs`` as the service resolves it: an explicit number, else the provider's default: a fixed number,
+    or ("auto") OpenAI's documented heuristic."""
+    if isinstance(n_epochs, (int, float)) and not isinstance(n_epochs, bool) and float(n_epochs).is_integer():
+        return int(n_epochs)
+    if default != "auto":
+        return int(default)
     n = max(1, int(n_examples))
     epochs = DEFAULT_EPOCHS
     if n * epochs < MIN_TARGET_EXAMPLES:
@@ -28,19 +33,22 @@ def resolve_epochs(n_examples: int, n_epochs: int | str | None = "auto") -> int:
     return epochs
 
 
-def price_per_1m(model: str, overrides: dict[str, float] | None = None) -> float | None:
-    """USD per 1M training tokens for a base (or ft:) model; ``overrides`` come from ftops.yaml ``prices:``."""
-    info = catalog.lookup(model)
-    for key in (model, catalog.base_of(model), info.name):
-        if overrides and key in overrides:
-            return float(overrides[key])
-    return info.usd_per_1m_training_tokens
+def price_per_1m(model: str, info: ModelInfo, *, method: str = "supervised", training_type: str | None = None,
+                 overrides: dict[str, Any] | None = None, provider: str | None = None) -> float | None:
+    """USD per 1M training tokens. ``overrides`` is ftops.yaml ``prices:``: ``{model: usd}`` for any provider,
+    or ``{provider_name: {model: usd}}``; both win over the built-in table."""
+    overrides = overrides or {}
+    scoped = overrides.get(provider) if provider else None
+    for table in (scoped if isinstance(scoped, dict) else {}, overrides):
+        for key in (model, info.name):
+            value = table.get(key)
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                return float(value)
+    return info.price(method, training_type)
 
 
-def estimate_cost(billing_tokens: int, epochs: int, model: str,
-                  overrides: dict[str, float] | None = None) -> float | None:
+def estimate_cost(billing_tokens: int, epochs: int, price: float | None) -> float | None:
     """Estimated training cost in USD, or None when the price is unknown."""
-    price = price_per_1m(model, overrides)
     if price is None:
         return None
     return round(billing_tokens * epochs * price / 1_000_000, 4)

@@ -8,6 +8,7 @@ from typing import Any
 from deepdiff import DeepDiff
 
 from ftops.errors import dotted_path
+from ftops.numbers import canonical
 
 
 @dataclass(frozen=True)
@@ -42,9 +43,21 @@ def _file_change(name: str, before: dict | None, after: dict | None) -> Change:
 
 
 
+def _declared(inputs: dict[str, Any]) -> dict[str, Any]:
+    """Inputs as the user declared them: a lockfile of ftops 0.1 recorded every hyperparameter, "auto" included,
+    which is the same as leaving it out; numbers canonical (3.0 is 3)."""
+    method = inputs.get("method")
+    if isinstance(method, dict) and isinstance(method.get("hyperparameters"), dict):
+        hyper = {k: v for k, v in method["hyperparameters"].items()
+                 if v != "auto" and not (k == "reasoning_effort" and v == "default")}
+        inputs = {**inputs, "method": {**method, "hyperparameters": hyper}}
+    return canonical(inputs)
+
+
 def input_changes(before: dict[str, Any] | None, after: dict[str, Any]) -> list[Change]:
     """What differs between two ``inputs`` records, in the fields that decide the trained model."""
-    before = before or {}
+    before = _declared(before or {})
+    after = _declared(after)
     changes: list[Change] = []
     for name in ("training_file", "validation_file"):
         b, a = before.get(name), after.get(name)
@@ -61,5 +74,7 @@ def input_changes(before: dict[str, Any] | None, after: dict[str, Any]) -> list[
             b = None if kind.endswith("added") else level.t1
             a = None if kind.endswith("removed") else level.t2
             field = dotted_path(path)
-            changes.append(Change(field, b, a, f"{field}: {_show(b)} -> {_show(a)}"))
+            shown = (lambda v: "auto" if v is None else _show(v)) if field.startswith("method.hyperparameters.") \
+                else _show
+            changes.append(Change(field, b, a, f"{field}: {shown(b)} -> {shown(a)}"))
     return sorted(changes, key=lambda c: (c.field not in strip, c.field))

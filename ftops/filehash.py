@@ -90,3 +90,46 @@ class HashCache:
                 self._dirty = False
             except OSError:
                 pass  # a cache that cannot be written only costs time
+
+
+class HashingReader:
+    """A dataset opened for upload that hashes exactly the bytes handed to the uploader, so the bytes sent can be
+    checked against the bytes the plan hashed (a file edited at the confirmation prompt is refused, not trained
+    under the old hash). Rewinding to the start restarts the hash."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self._fh = open(path, "rb")
+        self._hash = hashlib.sha256()
+        self.count = 0
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._fh.read(size)
+        self._hash.update(data)
+        self.count += len(data)
+        return data
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        position = self._fh.seek(offset, whence)
+        if position == 0:
+            self._hash, self.count = hashlib.sha256(), 0
+        return position
+
+    def tell(self) -> int:
+        return self._fh.tell()
+
+    def fileno(self) -> int:
+        return self._fh.fileno()
+
+    def close(self) -> None:
+        self._fh.close()
+
+    def __enter__(self) -> "HashingReader":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def sent_matches(self, sha256: str) -> bool:
+        """True when everything was read and it hashes to ``sha256`` (call after the upload)."""
+        return self._fh.read(1) == b"" and self._hash.hexdigest() == sha256

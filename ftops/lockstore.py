@@ -34,6 +34,20 @@ class LockStore:
             write_lockfile(self.path, self._lock)
             return entry
 
+    def set_project(self, project: str) -> None:
+        """Record the project identity (written with the next change, not on its own)."""
+        with self._mutex:
+            self._lock = self._lock.with_project(project)
+
+    def rename(self, old: str, new: str) -> None:
+        """Move an entry to a new name (a spec renamed with ``moved_from``), in one write."""
+        with self._mutex:
+            entry = self._lock.get(old)
+            if entry is None:
+                return
+            self._lock = self._lock.without(old).with_entry(entry.with_(name=new))
+            write_lockfile(self.path, self._lock)
+
     def file_id(self, provider: str, sha256: str) -> str | None:
         """A file id already recorded for this content on this provider (by any entry)."""
         for entry in self._lock.entries.values():

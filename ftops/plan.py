@@ -1,27 +1,30 @@
 """The plan: a pure function of (specs, lock entries, observed state, dataset facts) -> ordered actions, each
-with its reasons. No I/O happens here; everything the plan needs is passed in.
+with its reasons. No I/O happens here; everything the plan needs is passed in. Provider types are read only
+through what they declare (ftops.providers.registry), never by name.
 
-Action kinds: create, adopt, replace, drift, retry, wait, record, update, forget, delete.
+Action kinds: create, adopt, replace, drift, retry, wait, record, move, update, repair, forget, delete.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import re
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from ftops import catalog, cost
+from ftops import cost
+from ftops.config import ProviderConfig
 from ftops.diff import Change, input_changes
-from ftops.fingerprint import file_record, fingerprint, make_inputs
+from ftops.fingerprint import file_record, fingerprint, make_inputs, matches
+from ftops.launch import LaunchKey
 from ftops.lockfile import LockEntry, Lockfile
 from ftops.providers import base as states
-from ftops.providers.base import Capabilities
-from ftops.refresh import Observed
+from ftops.providers.registry import kind as kind_of
+from ftops.refresh import Observed, ProviderView
 from ftops.spec import FineTuneSpec, root_base_models
 
 LAUNCHES = frozenset({"create", "replace", "drift", "retry"})  # actions that start (and pay for) training
-KINDS = ("create", "adopt", "replace", "drift", "retry", "wait", "record", "update", "forget", "delete")
+KINDS = ("create", "adopt", "replace", "drift", "retry", "wait", "record", "move", "update", "repair", "forget",
+         "delete")
 
 
 @dataclass(frozen=True)
@@ -57,10 +60,12 @@ class Action:
     inputs: dict[str, Any] | None = None
     job_id: str | None = None
     model_before: str | None = None
-    model_after: str | None = None
+    model_after: str | None = None  # for display: a model name or a note such as "(new)"
+    new_model: str | None = None  # the model this action pins, when it is already known (record, adopt)
     after: tuple[str, ...] = ()  # specs that must finish first
     estimate: Estimate | None = None
     stats: dict[str, Any] = field(default_factory=dict)  # dataset before/after figures for reviewers
+    moved_from: str | None = None  # for a move: the entry's old name
 
     @property
     def launches(self) -> bool:
@@ -83,6 +88,8 @@ class Plan:
     refreshed: bool
     total_usd: float | None
     unchanged: tuple[str, ...] = ()
+    hidden: tuple[str, ...] = ()  # specs with changes that --target left out
+    skipped: tuple[str, ...] = ()  # providers the plan could not contact (untrusted endpoint)
 
     @property
     def has_changes(self) -> bool:
@@ -96,32 +103,49 @@ class Plan:
 @dataclass(frozen=True)
 class PlanOptions:
     today: dt.date
+    project: str = "ftops"
     prune: bool = False
     targets: frozenset[str] = frozenset()
     warn_days: int = 180
-    prices: dict[str, float] = field(default_factory=dict)
+    prices: dict[str, Any] = field(default_factory=dict)
     budget_usd: float | None = None
-    provider_types: dict[str, str] = field(default_factory=dict)  # provider name -> type
-    capabilities: dict[str, Capabilities] = field(default_factory=dict)  # provider name -> what it accepts
+    providers: dict[str, ProviderConfig] = field(default_factory=dict)  # name -> its ftops.yaml entry
 
 
 SpecFacts = dict[str, DatasetFacts]  # role ("training_file" | "validation_file") -> facts, for one spec
 
 
-def desired_inputs(spec: FineTuneSpec, facts: SpecFacts, parent_model: str | None) -> dict[str, Any]:
+def provider_type(opts: PlanOptions, provider: str) -> str | None:
+    """The type whose vocabulary and options apply (the built-in emulator's is the API it speaks)."""
+    pconf = opts.providers.get(provider)
+    return kind_of(pconf.type).effective(pconf).type if pconf else None
+
+
+def desired_inputs(spec: FineTuneSpec, facts: SpecFacts, parent_model: str | None,
+                   opts: PlanOptions) -> dict[str, Any]:
     def record(role):
         f = facts.get(role)
         return file_record(f.rel, f.sha256, f.bytes, f.examples, f.billing_tokens) if f else None
 
+    options = spec.provider_options.get(provider_type(opts, spec.provider) or "")
     return make_inputs(provider=spec.provider, base_model=spec.base_model or parent_model, parent=spec.parent,
                        method=spec.method, seed=spec.seed, suffix=spec.suffix,
-                       training_file=record("training_file"), validation_file=record("validation_file"))
+                       training_file=record("training_file"), validation_file=record("validation_file"),
+                       provider_options=options or None)
 
 
-def estimate(spec: FineTuneSpec, facts: SpecFacts, model: str | None, prices: dict[str, float]) -> Estimate:
+def estimate(spec: FineTuneSpec, facts: SpecFacts, model: str | None, opts: PlanOptions) -> Estimate:
     train = facts["training_file"]
-    epochs = cost.resolve_epochs(train.examples, spec.n_epochs)
-    usd = cost.estimate_cost(train.billing_tokens, epochs, model, prices) if model else None
+    pconf = opts.providers.get(spec.provider)
+    kind = kind_of(pconf.type).effective(pconf) if pconf else None
+    epochs = cost.resolve_epochs(train.examples, spec.n_epochs,
+                                 kind.capabilities.default_epochs if kind else "auto")
+    usd = None
+    if model and kind:
+        price = cost.price_per_1m(model, kind.lookup(model), method=spec.method_type,
+                                  training_type=spec.method.get("training_type"), overrides=opts.prices,
+                                  provider=spec.provider)
+        usd = cost.estimate_cost(train.billing_tokens, epochs, price)
     return Estimate(train.examples, train.billing_tokens, epochs, train.billing_tokens * epochs, usd)
 
 
@@ -151,42 +175,59 @@ def _stats(entry: LockEntry | None, inputs: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+@dataclass(frozen=True)
+class _Context:
+    spec: FineTuneSpec
+    inputs: dict[str, Any]
+    fp: str | None
+    view: ProviderView
+    opts: PlanOptions
+
+    def key(self, fp: str | None = None) -> str | None:
+        fp = fp or self.fp
+        return LaunchKey(self.opts.project, self.spec.name, fp).id if fp else None
+
+    def same(self, recorded: str | None) -> bool:
+        return matches(recorded, self.inputs, self.spec.method_as_written)
+
+
 def _plan_spec(spec: FineTuneSpec, entry: LockEntry | None, observed: Observed, facts: SpecFacts,
                parent_model: str | None, parent_busy: bool, root_base: str | None,
                opts: PlanOptions) -> list[Action]:
-    inputs = desired_inputs(spec, facts, parent_model)
+    inputs = desired_inputs(spec, facts, parent_model, opts)
     fp = fingerprint(inputs) if inputs["base_model"] else None
+    ctx = _Context(spec, inputs, fp, observed.view(spec.provider), opts)
     common = dict(spec=spec.name, provider=spec.provider, fingerprint=fp, inputs=inputs,
                   model_before=entry.model if entry else None)
-    launch = dict(common, model_after="(new)", estimate=estimate(spec, facts, root_base, opts.prices),
+    launch = dict(common, model_after="(new)", estimate=estimate(spec, facts, root_base, opts),
                   stats=_stats(entry, inputs))
     if parent_busy:
         return [Action(kind="replace" if entry and entry.model else "create", after=(spec.parent,),
                        reasons=(f"parent spec {spec.parent!r} is being trained; this continues from its new model",),
                        **{**launch, "model_after": "(new, after parent)"})]
-    view = observed.view(spec.provider)
     actions: list[Action] = []
     pending = entry.pending if entry else None
-    if pending:
+    if entry and pending:
         state, job = _state(entry, observed)
         job_id = pending.get("job_id")
-        if pending.get("fingerprint") == fp:
+        if ctx.same(pending.get("fingerprint")):
             if job_id is None:
                 return [_adopt_instead(Action(kind="create", reasons=(
-                    "an earlier apply stopped before its job was created",), **launch), view)]
+                    "an earlier apply stopped before its job was created",), **launch), ctx)]
             if state == states.SUCCEEDED:
-                return [Action(kind="record", job_id=job_id, model_after=(job.fine_tuned_model if job else None)
-                               or "(from job)", reasons=(f"job {job_id} succeeded; the lockfile does not know yet",),
-                               **common)]
+                model = job.fine_tuned_model if job else None
+                return [Action(kind="record", job_id=job_id, model_after=model or "(from job)", new_model=model,
+                               reasons=(f"job {job_id} succeeded; the lockfile does not know yet",), **common)]
             if state in (states.FAILED, states.CANCELLED, MISSING):
                 return [_adopt_instead(Action(kind="retry", job_id=job_id, reasons=(
-                    _failure(job_id, state, job, pending, spec.provider),), **launch), view)]
+                    _failure(job_id, state, job, pending, spec.provider),), **launch), ctx)]
             return [Action(kind="wait", job_id=job_id, model_after="(when the job succeeds)",
                            reasons=(f"job {job_id} is {job.raw_status if job else pending.get('status')}",),
                            **common)]
         # the spec changed while a job was in flight (or finished unrecorded)
         if state == states.SUCCEEDED and job and job.fine_tuned_model:
             actions.append(Action(kind="record", job_id=job_id, model_after=job.fine_tuned_model,
+                                  new_model=job.fine_tuned_model,
                                   reasons=(f"job {job_id} succeeded for the previous inputs",),
                                   **{**common, "fingerprint": pending.get("fingerprint"),
                                      "inputs": pending.get("inputs")}))
@@ -198,19 +239,19 @@ def _plan_spec(spec: FineTuneSpec, entry: LockEntry | None, observed: Observed, 
             if state in states.IN_FLIGHT and job_id:
                 reasons.append(f"supersedes job {job_id} ({state}), which apply cancels")
             return [_adopt_instead(Action(kind="replace" if entry.model else "create", job_id=job_id,
-                                          changes=tuple(changes), reasons=tuple(reasons), **launch), view)]
+                                          changes=tuple(changes), reasons=tuple(reasons), **launch), ctx)]
     if entry is None or entry.model is None:
         action = Action(kind="create", reasons=("new spec" if entry is None else "no model yet",), **launch)
-    elif entry.fingerprint != fp:
+    elif not ctx.same(entry.fingerprint):
         changes = input_changes(entry.inputs, inputs)
         action = Action(kind="replace", changes=tuple(changes), **launch,
                         reasons=tuple(c.text for c in changes) or ("inputs changed",))
-    elif entry.model in view.missing_models:
+    elif (entry.trained_model or entry.model) in ctx.view.missing_models:
         action = Action(kind="drift", **launch, reasons=(
             f"pinned model {entry.model} no longer exists on {spec.provider}; apply trains it again",))
     else:
         return actions
-    return actions + [_adopt_instead(action, view)]
+    return actions + [_adopt_instead(action, ctx)]
 
 
 def _failure(job_id: str, state: str, job, pending: dict, provider: str) -> str:
@@ -222,24 +263,61 @@ def _failure(job_id: str, state: str, job, pending: dict, provider: str) -> str:
     return f"job {job_id} {state}: {(pending.get('error') or {}).get('message') or 'no error given'}"
 
 
-def _adopt_instead(action: Action, view) -> Action:
-    """A job ftops already started for exactly these inputs (an interrupted apply, or inputs reverted to ones
-    trained before) is adopted instead of paying for the same training again."""
-    job = view.by_fingerprint.get((action.spec, action.fingerprint)) if action.fingerprint else None
+def _adopt_instead(action: Action, ctx: _Context) -> Action:
+    """A job ftops already started for exactly these inputs (an interrupted apply, another machine's apply, or
+    inputs reverted to ones trained before) is adopted instead of paying for the same training again."""
+    key = ctx.key(action.fingerprint)
+    job = ctx.view.by_key.get(key) if key else None
     if job is None:
         return action
     if job.state == states.SUCCEEDED:
         why = f"job {job.id} already trained these inputs; its model {job.fine_tuned_model} is pinned (no training)"
-        after = job.fine_tuned_model
+        after, new = job.fine_tuned_model, job.fine_tuned_model
     else:
-        why = (f"job {job.id} for these inputs is already {job.raw_status} (an interrupted apply started it); "
-               "it is adopted, not started again")
-        after = "(when the job succeeds)"
-    return replace(action, kind="adopt", job_id=job.id, model_after=after, estimate=None,
+        why = (f"job {job.id} for these inputs is already {job.raw_status} (an earlier or concurrent apply started "
+               "it); it is adopted, not started again")
+        after, new = "(when the job succeeds)", None
+    return replace(action, kind="adopt", job_id=job.id, model_after=after, new_model=new, estimate=None,
                    reasons=action.reasons + (why,))
 
 
-def _lifecycle(spec_name: str, model: str | None, label: str, date: str | None, opts: PlanOptions) -> list[Notice]:
+def _integrity(spec_name: str, entry: LockEntry, edited: bool, observed: Observed,
+               opts: PlanOptions) -> tuple[list[Action], list[Notice]]:
+    """Findings about a lockfile entry that does not match what produced it: edited by hand (its seal), or a
+    pin the provider's own record of its job contradicts. Reviewers must see a change made only to ftops.lock."""
+    job_id = (entry.job or {}).get("id")
+    job = observed.job(entry.provider, job_id)
+    problems = []
+    if job is not None and entry.model:
+        produced = job.fine_tuned_model
+        if produced and produced not in (entry.model, entry.trained_model):
+            problems.append(f"ftops.lock pins {entry.trained_model or entry.model}, but its job {job_id} produced "
+                            f"{produced}")
+        if job.launch_key and entry.fingerprint and \
+                job.launch_key != LaunchKey(opts.project, spec_name, entry.fingerprint).id:
+            problems.append(f"ftops.lock names job {job_id}, which was not started for this spec and fingerprint"
+                            + (f" (it belongs to spec {job.spec!r})" if job.spec and job.spec != spec_name else ""))
+    if problems:
+        return ([Action(spec=spec_name, kind="repair", provider=entry.provider, model_before=entry.model,
+                        model_after="(from the provider's record)", job_id=job_id,
+                        reasons=tuple(problems) + ("apply re-pins this spec from the provider's own record",))],
+                [Notice("warning", "; ".join(problems), spec=spec_name)])
+    if edited:
+        if observed.refreshed and entry.provider in observed.views:
+            return ([Action(spec=spec_name, kind="update", provider=entry.provider, model_before=entry.model,
+                            model_after=entry.model, reasons=(
+                                "ftops.lock's entry was edited by hand (its seal does not match); the provider's "
+                                "record agrees with it, so apply only rewrites it",))],
+                    [Notice("warning", "ftops.lock's entry was edited by hand (its seal does not match its content)",
+                            spec=spec_name)])
+        return [], [Notice("error", "ftops.lock's entry was edited by hand (its seal does not match its content); "
+                                    "plan with provider access to check it against the provider's record",
+                           spec=spec_name)]
+    return [], []
+
+
+def _lifecycle(spec_name: str, model: str | None, label: str, date: str | None, opts: PlanOptions,
+               hint: str = "") -> list[Notice]:
     if not model or not date:
         return []
     try:
@@ -248,54 +326,48 @@ def _lifecycle(spec_name: str, model: str | None, label: str, date: str | None, 
         return []
     days = (when - opts.today).days
     if days < 0:
-        return [Notice("error", f"{label} {model} shut down on {when} ({-days} days ago); it no longer serves",
+        return [Notice("error", f"{label} {model} shut down on {when} ({-days} days ago); it no longer serves{hint}",
                        spec=spec_name, date=str(when), days_left=days)]
     if days <= opts.warn_days:
-        return [Notice("warning", f"{label} {model} shuts down on {when}: {days} days left", spec=spec_name,
+        return [Notice("warning", f"{label} {model} shuts down on {when}: {days} days left{hint}", spec=spec_name,
                        date=str(when), days_left=days)]
     return []
 
 
-def _capability_problems(spec: FineTuneSpec, caps: Capabilities | None) -> list[Notice]:
-    if caps is None:
-        return []
-    problems = []
-    if spec.suffix and len(spec.suffix) > caps.max_suffix_length:
-        problems.append(f"suffix is {len(spec.suffix)} characters; {spec.provider} allows at most "
-                        f"{caps.max_suffix_length}")
-    if spec.suffix and caps.suffix_charset and not re.fullmatch(f"[{caps.suffix_charset}]+", spec.suffix):
-        problems.append(f"suffix {spec.suffix!r} may only use [{caps.suffix_charset}] on {spec.provider}")
-    if spec.method_type not in caps.methods:
-        problems.append(f"{spec.provider} does not offer the {spec.method_type} method")
-    return [Notice("error", p, spec=spec.name) for p in problems]
-
-
 def _shutdown_of(model: str | None, provider: str, observed: Observed, opts: PlanOptions) -> str | None:
-    """The provider's own word (its models list) first; the built-in table only for OpenAI-type providers,
-    whose dates it records (Azure, for one, retires the same models later)."""
-    if not model:
+    """The provider's own word (its models list) first; the built-in table only where it binds the endpoint
+    (OpenAI's dates describe OpenAI, not Azure or a gateway that speaks its API)."""
+    pconf = opts.providers.get(provider)
+    if not model or pconf is None:
         return None
+    kind = kind_of(pconf.type)
     view = observed.view(provider)
     listed = view.models.get(model)
     if listed and listed.shutdown_date:
         return listed.shutdown_date
-    base = catalog.base_of(model)
+    base = kind.effective(pconf).base_of(model)
     if base in view.models:
         return view.models[base].shutdown_date
-    return catalog.known_shutdown(model, opts.provider_types.get(provider, "openai"))
+    return kind.known_shutdown(model, pconf)
+
+
+def _migrate_hint(provider: str) -> str:
+    return "; move it with `ftops migrate --to PROVIDER`"
 
 
 def _spec_notices(spec: FineTuneSpec, entry: LockEntry | None, spec_actions: list[Action], observed: Observed,
                   base_model: str | None, opts: PlanOptions) -> list[Notice]:
-    """Lifecycle, capability, offer, budget and cut-off notices for one spec."""
+    """Lifecycle, offer, budget and cut-off notices for one spec."""
     notices: list[Notice] = []
     launch = next((a for a in spec_actions if a.launches), None)
     model = entry.model if entry else None
     model_date = None
-    if model:  # a refreshed provider's word outranks the date the lockfile recorded when the model was pinned
-        model_date = _shutdown_of(model, entry.provider, observed, opts) if entry.provider in observed.views \
-            else entry.model_shutdown_date or _shutdown_of(model, entry.provider, observed, opts)
-    for notice in _lifecycle(spec.name, model, "pinned model", model_date, opts):
+    hint = "" if launch else _migrate_hint(spec.provider)
+    if entry and model:  # a refreshed provider's word outranks the date the lockfile recorded when it was pinned
+        pinned = entry.trained_model or model
+        model_date = _shutdown_of(pinned, entry.provider, observed, opts) if entry.provider in observed.views \
+            else entry.model_shutdown_date or _shutdown_of(pinned, entry.provider, observed, opts)
+    for notice in _lifecycle(spec.name, model, "pinned model", model_date, opts, hint):
         if notice.level == "error" and launch:  # dead, but this apply replaces it: migrating must stay possible
             notice = replace(notice, level="warning", message=f"{notice.message}; this apply replaces it")
         notices.append(notice)
@@ -308,7 +380,6 @@ def _spec_notices(spec: FineTuneSpec, entry: LockEntry | None, spec_actions: lis
             notices.append(notice)
     if not launch:
         return notices
-    notices += _capability_problems(spec, opts.capabilities.get(spec.provider))
     view = observed.view(spec.provider)
     if spec.base_model and view.models and spec.base_model not in view.models:
         notices.append(Notice("error", f"base model {spec.base_model} is not offered by {spec.provider} "
@@ -317,20 +388,43 @@ def _spec_notices(spec: FineTuneSpec, entry: LockEntry | None, spec_actions: lis
     if spec.budget_usd is not None and est and est.usd is not None and est.usd > spec.budget_usd:
         notices.append(Notice("error", f"estimated cost {cost.format_usd(est.usd)} exceeds budget_usd "
                               f"{cost.format_usd(spec.budget_usd)}", spec=spec.name))
-    cutoff = catalog.load_catalog().training_cutoffs.get(opts.provider_types.get(spec.provider, ""))
+    pconf = opts.providers.get(spec.provider)
+    cutoff = kind_of(pconf.type).training_cutoff(pconf) if pconf else None
     if cutoff:
         days = (cutoff - opts.today).days
         text = (f"{spec.provider} stopped accepting new fine-tuning jobs on {cutoff}" if days < 0 else
                 f"{spec.provider} accepts new fine-tuning jobs until {cutoff}: {days} days left to train")
-        notices.append(Notice("error" if days < 0 else "warning", text, date=str(cutoff), days_left=days))
+        notices.append(Notice("error" if days < 0 else "warning", text + _migrate_hint(spec.provider),
+                              date=str(cutoff), days_left=days))
     return notices
+
+
+def _moves(specs: list[FineTuneSpec], lock: Lockfile) -> tuple[Lockfile, list[Action]]:
+    """Entries of renamed specs (``moved_from``) move to the new name: no training, the pinned model stays."""
+    names = {s.name for s in specs}
+    actions = []
+    for spec in specs:
+        if spec.name in lock.entries:
+            continue
+        old = next((m for m in spec.moved_from if m in lock.entries and m not in names), None)
+        if old is None:
+            continue
+        entry = lock.entries[old]
+        lock = lock.without(old).with_entry(entry.with_(name=spec.name))
+        actions.append(Action(spec=spec.name, kind="move", provider=entry.provider, model_before=entry.model,
+                              model_after=entry.model, moved_from=old,
+                              reasons=(f"renamed from {old!r} (moved_from); its lockfile entry and pinned model "
+                                       "move with it, no training",)))
+    return lock, actions
 
 
 def make_plan(specs: list[FineTuneSpec], lock: Lockfile, observed: Observed, facts: dict[str, SpecFacts],
               opts: PlanOptions) -> Plan:
     """``facts`` maps each spec name to the facts of its dataset files."""
-    actions: list[Action] = []
-    notices: list[Notice] = []
+    lock, actions = _moves(specs, lock)
+    moved = {a.spec for a in actions}
+    notices: list[Notice] = [Notice("warning", f"{name} was not contacted: {why}") for name, why in
+                             sorted(observed.skipped.items())]
     unchanged: list[str] = []
     busy: set[str] = set()  # specs whose model will change in this apply, to a model not known yet
     recorded: dict[str, str] = {}  # specs whose finished job this apply records: spec -> its new model
@@ -338,11 +432,22 @@ def make_plan(specs: list[FineTuneSpec], lock: Lockfile, observed: Observed, fac
     root_base = root_base_models(specs)  # spec -> the base model at the top of its chain (prices, limits)
     for spec in specs:  # dependency order: parents first
         entry = lock.get(spec.name)
+        found: list[Action] = []
+        if entry is not None:
+            found, integrity = _integrity(spec.name, entry, spec.name in lock.edited and spec.name not in moved,
+                                          observed, opts)
+            notices += integrity
+            if any(a.kind == "repair" for a in found):
+                entry = entry.with_(model=None, fingerprint=None, job=None)  # its pin cannot be trusted
         parent_entry = lock.get(spec.parent) if spec.parent else None
-        parent_model = recorded.get(spec.parent) or (parent_entry.model if parent_entry else None)
+        parent_model = recorded.get(spec.parent or "") or (parent_entry.model if parent_entry else None)
         parent_busy = bool(spec.parent) and (spec.parent in busy or parent_model is None)
         spec_actions = _plan_spec(spec, entry, observed, facts[spec.name], parent_model, parent_busy,
                                   root_base[spec.name], opts)
+        if any(a.kind == "repair" for a in found):
+            spec_actions = found + [replace(a, model_before=found[0].model_before) for a in spec_actions]
+        elif found and not spec_actions:
+            spec_actions = found
         if entry and entry.protect != spec.protect:
             why = f"protect: {str(entry.protect).lower()} -> {str(spec.protect).lower()}"
             if spec_actions:
@@ -351,27 +456,28 @@ def make_plan(specs: list[FineTuneSpec], lock: Lockfile, observed: Observed, fac
                 spec_actions = [Action(spec=spec.name, kind="update", provider=spec.provider,
                                        model_before=entry.model, model_after=entry.model,
                                        reasons=(f"{why} (lockfile only; no training)",))]
-        if not spec_actions:
+        if not spec_actions and spec.name not in moved:
             unchanged.append(spec.name)
         for a in spec_actions:
-            if a.kind == "record" and a.model_after and a.model_after.startswith("ft:"):
-                recorded[spec.name] = a.model_after
-            elif a.kind in LAUNCHES or a.kind in ("wait", "adopt", "record"):
+            if a.kind in ("record", "adopt") and a.new_model:
+                recorded[spec.name] = a.new_model
+            elif a.kind in LAUNCHES or a.kind in ("wait", "adopt", "record", "repair"):
                 busy.add(spec.name)
         actions.extend(spec_actions)
         notices += _spec_notices(spec, entry, spec_actions, observed, root_base[spec.name], opts)
     for name in sorted(set(lock.entries) - names):
         entry = lock.entries[name]
         protected = entry.protect
-        if opts.prune and entry.model and not protected and entry.provider in opts.provider_types:
+        if opts.prune and entry.model and not protected and entry.provider in opts.providers:
             actions.append(Action(spec=name, kind="delete", provider=entry.provider, model_before=entry.model,
                                   reasons=("spec removed; --prune deletes its model from the provider",)))
         else:
             why = "spec removed; the model stays on the provider" + (" (protected)" if protected else "")
-            if opts.prune and entry.provider not in opts.provider_types:
+            if opts.prune and entry.provider not in opts.providers:
                 why += f" (its provider {entry.provider!r} is no longer in ftops.yaml, so it cannot be deleted)"
             actions.append(Action(spec=name, kind="forget", provider=entry.provider, model_before=entry.model,
                                   reasons=(why,)))
+    hidden: list[str] = []
     if opts.targets:
         wanted = set(opts.targets)
         parents = {s.name: s.parent for s in specs}
@@ -383,6 +489,7 @@ def make_plan(specs: list[FineTuneSpec], lock: Lockfile, observed: Observed, fac
                                           "must be trained first", spec=name))
                 wanted.add(parent)
                 parent = parents.get(parent)
+        hidden = sorted({a.spec for a in actions} - wanted)
         actions = [a for a in actions if a.spec in wanted]
         notices = [n for n in notices if n.spec is None or n.spec in wanted]
     costs = [a.estimate.usd for a in actions if a.launches and a.estimate and a.estimate.usd is not None]
@@ -395,7 +502,8 @@ def make_plan(specs: list[FineTuneSpec], lock: Lockfile, observed: Observed, fac
         notices.append(Notice("error", f"estimated total {cost.format_usd(total)} exceeds the project budget_usd "
                               f"{cost.format_usd(opts.budget_usd)}"))
     return Plan(actions=tuple(actions), notices=tuple(_dedupe(notices)), refreshed=observed.refreshed,
-                total_usd=total, unchanged=tuple(unchanged))
+                total_usd=total, unchanged=tuple(unchanged), hidden=tuple(hidden),
+                skipped=tuple(sorted(observed.skipped)))
 
 
 def _dedupe(notices: list[Notice]) -> list[Notice]:

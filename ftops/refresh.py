@@ -1,6 +1,6 @@
 """Ask each provider what it really has: the jobs and models the lockfile refers to, ftops's own jobs (to find
-work an interrupted apply left behind), and base models' shutdown dates. Few requests: one models list and
-one page of jobs per provider, then single GETs only for what those did not show."""
+work an interrupted apply left behind, by launch key), and base models' shutdown dates. Few requests: one models
+list and one page of jobs per provider, then single GETs only for what those did not show."""
 
 from __future__ import annotations
 
@@ -10,11 +10,6 @@ from ftops.errors import NotFoundError
 from ftops.lockfile import Lockfile
 from ftops.providers.base import IN_FLIGHT, SUCCEEDED, Provider, RemoteJob, RemoteModel
 
-META_PROJECT = "ftops_project"
-META_SPEC = "ftops_spec"
-META_FINGERPRINT = "ftops_fingerprint"
-META_ATTEMPT = "ftops_attempt"  # unique per launch, so a retried create finds exactly its own job
-
 
 @dataclass(frozen=True)
 class ProviderView:
@@ -22,14 +17,15 @@ class ProviderView:
     models: dict[str, RemoteModel] = field(default_factory=dict)  # what exists, by id
     missing_models: frozenset[str] = frozenset()  # pinned models the provider says do not exist
     missing_jobs: frozenset[str] = frozenset()  # pending jobs the provider says do not exist
-    # (spec, fingerprint) -> ftops's newest job for it that is in flight, or succeeded with its model still there
-    by_fingerprint: dict[tuple[str, str], RemoteJob] = field(default_factory=dict)
+    # launch key id -> ftops's newest job for it that is in flight, or succeeded with its model still there
+    by_key: dict[str, RemoteJob] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
 class Observed:
     refreshed: bool
     views: dict[str, ProviderView] = field(default_factory=dict)
+    skipped: dict[str, str] = field(default_factory=dict)  # provider -> why it was not contacted
 
     def view(self, provider: str) -> ProviderView:
         return self.views.get(provider, ProviderView())
@@ -46,8 +42,8 @@ def _wanted(lock: Lockfile, provider: str) -> tuple[set[str], set[str]]:
     for entry in lock.entries.values():
         if entry.provider != provider:
             continue
-        if entry.model:
-            models.add(entry.model)
+        if entry.trained_model or entry.model:
+            models.add(entry.trained_model or entry.model)
         if entry.pending and entry.pending.get("job_id"):
             job_ids.add(entry.pending["job_id"])
     return job_ids, models
@@ -57,32 +53,33 @@ def refresh_provider(provider: Provider, project: str, lock: Lockfile) -> Provid
     job_ids, pinned = _wanted(lock, provider.name)
     models = {m.id: m for m in provider.list_models()}
     missing = set()
-    for model in pinned - set(models):
+    for model in sorted(pinned - set(models)):
         found = provider.get_model(model)  # a list may omit what a GET finds
         if found:
             models[found.id] = found
         else:
             missing.add(model)
     jobs: dict[str, RemoteJob] = {}
-    by_fp: dict[tuple[str, str], RemoteJob] = {}
-    for job in provider.list_jobs(metadata={META_PROJECT: project}, limit=100):  # newest first
+    by_key: dict[str, RemoteJob] = {}
+    for job in provider.list_jobs(project, limit=100):  # newest first
         jobs[job.id] = job
-        key = (job.metadata.get(META_SPEC, ""), job.metadata.get(META_FINGERPRINT, ""))
-        if not all(key) or key in by_fp:
+        if not job.launch_key or job.launch_key in by_key:
             continue
         if job.state in IN_FLIGHT or (job.state == SUCCEEDED and job.fine_tuned_model in models):
-            by_fp[key] = job
+            by_key[job.launch_key] = job
     missing_jobs = set()
-    for job_id in job_ids - set(jobs):
+    for job_id in sorted(job_ids - set(jobs)):
         try:
             jobs[job_id] = provider.get_job(job_id)
         except NotFoundError:
             missing_jobs.add(job_id)
     return ProviderView(jobs=jobs, models=models, missing_models=frozenset(missing),
-                        missing_jobs=frozenset(missing_jobs), by_fingerprint=by_fp)
+                        missing_jobs=frozenset(missing_jobs), by_key=by_key)
 
 
-def refresh(providers: dict[str, Provider], project: str, lock: Lockfile) -> Observed:
-    """Refresh the given providers (those a spec or lock entry uses)."""
+def refresh(providers: dict[str, Provider], project: str, lock: Lockfile,
+            skipped: dict[str, str] | None = None) -> Observed:
+    """Refresh the given providers (those a spec or lock entry uses); ``skipped`` names the ones not contacted."""
     return Observed(refreshed=True, views={name: refresh_provider(provider, project, lock)
-                                           for name, provider in sorted(providers.items())})
+                                           for name, provider in sorted(providers.items())},
+                    skipped=dict(skipped or {}))

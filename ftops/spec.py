@@ -1,12 +1,17 @@
-"""Spec files -> ``FineTuneSpec`` (frozen), validated against ``schemas/spec.schema.json``.
+"""Spec files -> ``FineTuneSpec`` (frozen), validated against ``schemas/spec.schema.json`` and against what the
+chosen provider type accepts.
 
-Every problem names the file, line and key path, and all problems are reported at once.
+Every problem names the file, line and key path, and all problems are reported at once. Nothing outside the
+project is read: a spec file that is a link to a file outside it, or a ``specs:`` pattern that reaches outside
+it, is reported, never opened.
 """
 
 from __future__ import annotations
 
 import glob
 import json
+import os
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -14,15 +19,10 @@ from typing import Any
 from ftops import schema
 from ftops.config import ProjectConfig
 from ftops.errors import Problem, SpecError
+from ftops.numbers import canonical, non_finite_paths
 from ftops.yamlload import Document, load_documents, read_text
 
-METHOD_DEFAULTS: dict[str, dict[str, Any]] = {
-    "supervised": {"batch_size": "auto", "learning_rate_multiplier": "auto", "n_epochs": "auto"},
-    "dpo": {"batch_size": "auto", "beta": "auto", "learning_rate_multiplier": "auto", "n_epochs": "auto"},
-    "reinforcement": {"batch_size": "auto", "compute_multiplier": "auto", "eval_interval": "auto",
-                      "eval_samples": "auto", "learning_rate_multiplier": "auto", "n_epochs": "auto",
-                      "reasoning_effort": "default"},
-}
+MAX_PATH_CHARS = 1024
 
 
 @dataclass(frozen=True)
@@ -39,7 +39,7 @@ class FineTuneSpec:
     parent: str | None  # the spec whose pinned model this one continues from
     training_file: DatasetRef
     validation_file: DatasetRef | None
-    method: dict[str, Any]  # normalised: {type, hyperparameters: {all keys, "auto" filled in}, grader?}
+    method: dict[str, Any]  # neutral: {type, training_type?, hyperparameters: declared values only, grader?, ...}
     suffix: str | None = None
     seed: int | None = None
     metadata: dict[str, str] = field(default_factory=dict)
@@ -47,10 +47,17 @@ class FineTuneSpec:
     protect: bool = False
     budget_usd: float | None = None
     source: str = ""  # "specs/support.yaml:3"
+    provider_options: dict[str, dict[str, Any]] = field(default_factory=dict)  # provider type -> options
+    moved_from: tuple[str, ...] = ()
+    method_as_written: dict[str, Any] | None = None  # the YAML's method block (for fingerprints of ftops 0.1)
 
     @property
     def method_type(self) -> str:
         return self.method["type"]
+
+    @property
+    def hyperparameters(self) -> dict[str, Any]:
+        return self.method["hyperparameters"]
 
     @property
     def n_epochs(self) -> int | str:
@@ -58,25 +65,39 @@ class FineTuneSpec:
 
 
 def normalise_method(raw: dict | None) -> dict[str, Any]:
-    """Fill every hyperparameter the method knows with its default so that omitted and "auto" are the same."""
+    """The method as the fingerprint and the providers see it: only what the spec declared ("auto" is the same as
+    leaving a value out), numbers canonical (``3.0`` is ``3``), keys sorted."""
     raw = raw or {"type": "supervised"}
-    kind = raw["type"]
-    method: dict[str, Any] = {"type": kind,
-                              "hyperparameters": {**METHOD_DEFAULTS[kind], **(raw.get("hyperparameters") or {})}}
+    declared = {k: canonical(v) for k, v in (raw.get("hyperparameters") or {}).items() if v != "auto"}
+    method: dict[str, Any] = {"type": raw["type"]}
+    if raw.get("training_type"):
+        method["training_type"] = raw["training_type"]
+    method["hyperparameters"] = dict(sorted(declared.items()))
     for key in ("grader", "response_format"):
         if raw.get(key) is not None:
-            method[key] = json.loads(json.dumps(raw[key], sort_keys=True))
-    method["hyperparameters"] = dict(sorted(method["hyperparameters"].items()))
+            method[key] = json.loads(json.dumps(canonical(raw[key]), sort_keys=True))
     return method
 
 
-def spec_files(config: ProjectConfig) -> list[Path]:
+def spec_files(config: ProjectConfig, outside: list[str] | None = None) -> list[Path]:
+    """Spec files matching the project's patterns, inside the project only. What a pattern or a link would reach
+    outside the project is left out (and named in ``outside`` when given)."""
     found: set[Path] = set()
     for pattern in config.spec_globs:
         for match in glob.glob(str(config.root / pattern), recursive=True):
             path = Path(match)
-            if path.is_file():
-                found.add(path.resolve())
+            try:
+                real = path.resolve()
+                regular = path.is_file()
+            except (OSError, RuntimeError):  # a link loop, a name too long
+                continue
+            if not regular:
+                continue
+            if real != config.root and config.root not in real.parents:
+                if outside is not None:
+                    outside.append(os.path.relpath(path, config.root))
+                continue
+            found.add(real)
     return sorted(found)
 
 
@@ -85,21 +106,54 @@ def _inside(path: Path, config: ProjectConfig) -> bool:
     return any(path == r or r in path.parents for r in roots)
 
 
+def _file_problem(path: Path, shown: str) -> str | None:
+    """Why ``path`` cannot be read as a dataset, or None."""
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        return f"file not found: {shown}"
+    except OSError as exc:
+        return f"cannot read {shown} ({exc.strerror or exc})"
+    if stat.S_ISDIR(mode):
+        return f"{shown} is a directory, not a file"
+    if not stat.S_ISREG(mode):
+        return f"{shown} is not a regular file (a FIFO, socket or device); give a file"
+    return None
+
+
 def _dataset(doc: Document, key: str, spec_file: Path, config: ProjectConfig,
              problems: list[Problem]) -> DatasetRef | None:
     value = doc.data.get(key)
     if value is None:
         return None
-    path = (spec_file.parent / value).resolve()  # resolve() follows symlinks, so a link cannot escape
     line = doc.line_of([key])
+
+    def bad(message: str) -> None:
+        problems.append(Problem(message, file=doc.file, line=line, key=key))
+
+    if "\x00" in value:
+        return bad("the path contains a NUL byte")
+    if len(value) > MAX_PATH_CHARS:
+        return bad(f"the path is {len(value):,} characters long; ftops refuses paths over {MAX_PATH_CHARS}")
+    try:
+        path = (spec_file.parent / value).resolve()  # resolve() follows symlinks, so a link cannot escape
+    except RuntimeError:
+        return bad(f"{value!r} is a symbolic link loop")
+    except OSError as exc:
+        return bad(f"{value!r} cannot be resolved ({exc.strerror or exc})")
     if not _inside(path, config):
-        problems.append(Problem(f"{value!r} resolves outside the project ({path}); add its directory to "
-                                f"allow_paths in ftops.yaml if that is intended", file=doc.file, line=line, key=key))
-        return None
-    if not path.is_file():
-        problems.append(Problem(f"file not found: {config.rel(path)}", file=doc.file, line=line, key=key))
-        return None
+        return bad(f"{value!r} resolves outside the project ({path}); add its directory to allow_paths in "
+                   "ftops.yaml if that is intended")
+    problem = _file_problem(path, config.rel(path))
+    if problem:
+        return bad(problem)
     return DatasetRef(path=path, rel=config.rel(path))
+
+
+def _moved_from(value: Any) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    return (value,) if isinstance(value, str) else tuple(value)
 
 
 def _build(doc: Document, spec_file: Path, config: ProjectConfig, problems: list[Problem]) -> FineTuneSpec | None:
@@ -133,15 +187,21 @@ def _build(doc: Document, spec_file: Path, config: ProjectConfig, problems: list
         protect=bool(data.get("protect", False)),
         budget_usd=data.get("budget_usd"),
         source=f"{doc.file}:{doc.start_line}",
+        provider_options={k: canonical(v) for k, v in (data.get("provider_options") or {}).items()},
+        moved_from=_moved_from(data.get("moved_from")),
+        method_as_written=data.get("method"),
     )
 
 
 def load_specs(config: ProjectConfig) -> list[FineTuneSpec]:
     """Load and check every spec; raise one SpecError listing all problems. Returned in dependency order."""
+    from ftops.providers.fit import spec_problems
+
     problems: list[Problem] = []
     specs: list[FineTuneSpec] = []
     where: dict[str, Document] = {}
-    for path in spec_files(config):
+    outside: list[str] = []
+    for path in spec_files(config, outside):
         display = config.rel(path)
         try:
             docs = load_documents(read_text(path, display), display)
@@ -151,7 +211,12 @@ def load_specs(config: ProjectConfig) -> list[FineTuneSpec]:
         for doc in docs:
             if doc.data is None:
                 continue
-            found = schema.validate(doc, "spec")
+            found = schema.validate(doc, "spec") + [
+                Problem("must be a finite number (not .nan or .inf)", file=doc.file, line=doc.line_of(list(p)),
+                        key=".".join(map(str, p))) for p in non_finite_paths(doc.data)]
+            provider = doc.data.get("provider", config.default_provider) if isinstance(doc.data, dict) else None
+            if isinstance(provider, str) and provider in config.providers:
+                found += spec_problems(doc.data, config.providers[provider], doc)
             if found:
                 problems.extend(found)
                 continue
@@ -166,12 +231,24 @@ def load_specs(config: ProjectConfig) -> list[FineTuneSpec]:
             where[name] = doc
             if spec:
                 specs.append(spec)
+    problems += [Problem("is outside the project (a link, or a specs: pattern reaching out of it); it was not "
+                         "read", file=name) for name in sorted(outside)]
     by_name = {s.name: s for s in specs}
     for spec in specs:
+        doc = where[spec.name]
         if spec.parent and spec.parent not in where:
-            doc = where[spec.name]
             problems.append(Problem(f"base_model.spec refers to unknown spec {spec.parent!r}", file=doc.file,
                                     line=doc.line_of(["base_model", "spec"]), key="base_model.spec"))
+        parent = by_name.get(spec.parent or "")
+        if parent and parent.provider != spec.provider:
+            problems.append(Problem(f"continues from spec {parent.name!r}, which trains on provider "
+                                    f"{parent.provider!r}; a model can only be continued on the provider that "
+                                    f"holds it (this spec uses {spec.provider!r})", file=doc.file,
+                                    line=doc.line_of(["base_model", "spec"]), key="base_model.spec"))
+        for moved in spec.moved_from:
+            if moved in where and moved != spec.name:
+                problems.append(Problem(f"moved_from names {moved!r}, which is still a spec; remove one of them",
+                                        file=doc.file, line=doc.line_of(["moved_from"]), key="moved_from"))
     ordered, cycle = _topological(by_name)
     if cycle:
         doc = where[cycle[0]]

@@ -5,8 +5,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from ftops import catalog
+from ftops.config import ProviderConfig
 from ftops.lockfile import Lockfile
+from ftops.providers.registry import kind as kind_of
 
 
 def _days(date: str | None, today: dt.date) -> int | None:
@@ -16,12 +17,13 @@ def _days(date: str | None, today: dt.date) -> int | None:
         return None
 
 
-def collect_status(lock: Lockfile, today: dt.date, provider_kinds: dict[str, str]) -> list[dict[str, Any]]:
+def collect_status(lock: Lockfile, today: dt.date, providers: dict[str, ProviderConfig]) -> list[dict[str, Any]]:
     rows = []
     for name, entry in sorted(lock.entries.items()):
         base = (entry.inputs or {}).get("base_model")
-        base_date = entry.base_model_shutdown_date or catalog.known_shutdown(
-            base, provider_kinds.get(entry.provider, "unknown"))
+        pconf = providers.get(entry.provider)
+        base_date = entry.base_model_shutdown_date or (kind_of(pconf.type).known_shutdown(base, pconf)
+                                                       if pconf else None)
         rows.append({
             "name": name, "provider": entry.provider, "model": entry.model, "fingerprint": entry.fingerprint,
             "job": entry.job, "pending": entry.pending and {k: entry.pending.get(k) for k in

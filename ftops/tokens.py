@@ -26,7 +26,6 @@ from typing import Any
 import tiktoken
 import tiktoken.load
 
-from ftops import catalog
 
 # encoding name -> (url tiktoken fetches, sha256 tiktoken expects); from tiktoken_ext/openai_public.py
 _ENCODINGS = {
@@ -102,10 +101,6 @@ def get_encoding(name: str) -> tiktoken.Encoding:
                 os.environ.pop("TIKTOKEN_CACHE_DIR", None)
             else:
                 os.environ["TIKTOKEN_CACHE_DIR"] = saved
-
-
-def encoding_for_model(model: str) -> tiktoken.Encoding:
-    return get_encoding(catalog.lookup(model).encoding)
 
 
 def _text_of(value: Any) -> str:

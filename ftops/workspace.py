@@ -11,15 +11,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ftops import cost
 from ftops.config import ProjectConfig, load_config, require_project
-from ftops.errors import ConfigError
 from ftops.dataset import FileReport, check_file, check_overlap
+from ftops.errors import ConfigError
 from ftops.lockfile import Lockfile, read_lockfile
 from ftops.plan import DatasetFacts, Plan, PlanOptions, SpecFacts, make_plan
-from ftops.providers import capabilities_for, open_provider, provider_kind
+from ftops.providers import UntrustedProvider, open_provider
 from ftops.providers.base import Provider
+from ftops.providers.registry import kind as kind_of
 from ftops.refresh import NOT_REFRESHED, Observed, refresh
 from ftops.spec import FineTuneSpec, load_specs, root_base_models
+from ftops.trust import Trust
 
 
 @dataclass
@@ -29,6 +32,14 @@ class Workspace:
     lock: Lockfile
     reports: dict[str, dict[str, FileReport]] = field(default_factory=dict)  # spec -> role -> report
     overlap: dict[str, list] = field(default_factory=dict)  # spec -> findings shared between its files
+
+    @property
+    def project(self) -> str:
+        """The identity jobs are tagged with: ftops.yaml's ``project``, else the one the lockfile recorded (so
+        every clone keeps finding the same jobs), else the one derived from the repository."""
+        if self.config.project_source == "ftops.yaml":
+            return self.config.project
+        return self.lock.project or self.config.project
 
     @property
     def facts(self) -> dict[str, SpecFacts]:
@@ -59,15 +70,20 @@ def check_datasets(ws: Workspace) -> None:
     cache = ws.config.state_dir
     roots = root_base_models(ws.specs)
     for spec in ws.specs:
+        pconf = ws.config.providers[spec.provider]
+        kind = kind_of(pconf.type).effective(pconf)
         model = roots[spec.name]
+        info = kind.lookup(model) if model else None
+        price = cost.price_per_1m(model, info, method=spec.method_type, training_type=spec.method.get("training_type"),
+                                  overrides=ws.config.prices, provider=spec.provider) if model and info else None
         roles: dict[str, FileReport] = {}
         for role, ref in (("training_file", spec.training_file), ("validation_file", spec.validation_file)):
             if ref is None:
                 continue
-            report = check_file(ref.path, model=model, method=spec.method_type, n_epochs=spec.n_epochs,
-                                cache_dir=cache, price_overrides=ws.config.prices,
-                                role="training" if role == "training_file" else "validation")
-            roles[role] = report
+            roles[role] = check_file(ref.path, info=info, method=spec.method_type, n_epochs=spec.n_epochs,
+                                     default_epochs=kind.capabilities.default_epochs, price=price, cache_dir=cache,
+                                     role="training" if role == "training_file" else "validation",
+                                     min_examples=kind.capabilities.min_examples)
         if "validation_file" in roles:  # with the reports' real paths: overlap may re-read the files
             ws.overlap[spec.name] = check_overlap(roles["training_file"], roles["validation_file"], cache_dir=cache)
         ws.reports[spec.name] = {role: report.with_path(Path(ws.config.rel(report.path)))
@@ -75,10 +91,11 @@ def check_datasets(ws: Workspace) -> None:
 
 
 class ProviderPool:
-    """Providers opened on first use and closed together."""
+    """Providers opened on first use (with the keys trusted configuration binds to them) and closed together."""
 
-    def __init__(self, config: ProjectConfig, **provider_kwargs: Any):
+    def __init__(self, config: ProjectConfig, trust: Trust | None = None, **provider_kwargs: Any):
         self.config = config
+        self.trust = trust or Trust.from_environment()
         self._open: dict[str, Provider] = {}
         self._kwargs = provider_kwargs
 
@@ -86,12 +103,20 @@ class ProviderPool:
         if name not in self.config.providers:
             raise ConfigError(f"provider {name!r} is not defined in ftops.yaml")
         if name not in self._open:
-            self._open[name] = open_provider(self.config.providers[name], self.config, **self._kwargs)
+            self._open[name] = open_provider(self.config.providers[name], self.config, trust=self.trust,
+                                             **self._kwargs)
         return self._open[name]
 
-    def all_used(self, ws: Workspace) -> dict[str, Provider]:
+    def used(self, ws: Workspace) -> tuple[dict[str, Provider], dict[str, str]]:
+        """The providers the specs and the lockfile use, opened; and those not contacted, with why."""
         names = {s.provider for s in ws.specs} | {e.provider for e in ws.lock.entries.values()}
-        return {n: self(n) for n in sorted(names) if n in self.config.providers}
+        opened, skipped = {}, {}
+        for name in sorted(n for n in names if n in self.config.providers):
+            try:
+                opened[name] = self(name)
+            except UntrustedProvider as exc:
+                skipped[name] = exc.message + (f" ({exc.hint})" if exc.hint else "")
+        return opened, skipped
 
     def close(self) -> None:
         for provider in self._open.values():
@@ -108,13 +133,18 @@ class ProviderPool:
 def observe(ws: Workspace, pool: ProviderPool | None) -> Observed:
     if pool is None:
         return NOT_REFRESHED
-    return refresh(pool.all_used(ws), ws.config.project, ws.lock)
+    opened, skipped = pool.used(ws)
+    return refresh(opened, ws.project, ws.lock, skipped)
+
+
+def plan_options(ws: Workspace, *, prune: bool = False, targets: frozenset[str] = frozenset(),
+                 today: dt.date | None = None) -> PlanOptions:
+    return PlanOptions(today=today or dt.date.today(), project=ws.project, prune=prune, targets=targets,
+                       warn_days=ws.config.warn_days, prices=ws.config.prices, budget_usd=ws.config.budget_usd,
+                       providers=dict(ws.config.providers))
 
 
 def build_plan(ws: Workspace, observed: Observed, *, prune: bool = False, targets: frozenset[str] = frozenset(),
                today: dt.date | None = None) -> Plan:
-    opts = PlanOptions(today=today or dt.date.today(), prune=prune, targets=targets,
-                       warn_days=ws.config.warn_days, prices=ws.config.prices, budget_usd=ws.config.budget_usd,
-                       provider_types={n: provider_kind(p) for n, p in ws.config.providers.items()},
-                       capabilities={n: capabilities_for(p.type) for n, p in ws.config.providers.items()})
-    return make_plan(ws.specs, ws.lock, observed, ws.facts, opts)
+    return make_plan(ws.specs, ws.lock, observed, ws.facts, plan_options(ws, prune=prune, targets=targets,
+                                                                         today=today))

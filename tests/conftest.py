@@ -30,7 +30,7 @@ def _isolated_env(monkeypatch, tmp_path_factory):
     monkeypatch.setenv(TEST_KEY_ENV, TEST_KEY)
     monkeypatch.setenv("FTOPS_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "ftops-cache"))
     for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "OPENAI_ORG_ID", "OPENAI_PROJECT_ID", "FTOPS_TODAY",
-                 "NO_COLOR", "FORCE_COLOR"):
+                 "NO_COLOR", "FORCE_COLOR", "FTOPS_CREDENTIALS", "FTOPS_TRUSTED_CONFIG"):
         monkeypatch.delenv(name, raising=False)
 
 
@@ -71,10 +71,11 @@ class Result:
 class Project:
     """A real ftops project in a temp dir, pointed at the test's emulator."""
 
-    def __init__(self, root: Path, emu):
+    def __init__(self, root: Path, emu, *, bind: dict[str, str] | None = None):
         self.root = root
         self.emu = emu
         self.sleeps: list[float] = []
+        self.bind = dict(bind or {})  # key variable -> URL trusted with it while this project's commands run
 
     # -- files --
     def write(self, rel: str, text: str) -> Path:
@@ -111,10 +112,22 @@ class Project:
 
     # -- the CLI --
     def run(self, *args: str, runtime: Runtime | None = None) -> Result:
+        import os
+
         out, err = io.StringIO(), io.StringIO()
         runtime = runtime or Runtime(sleep=self.fake_sleep, poll_interval=5.0)
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            rc = main(["-C", str(self.root), *args], runtime=runtime)
+        saved = os.environ.get("FTOPS_CREDENTIALS")
+        if self.bind:  # as a CI workflow would: the environment, not the repository, says where keys may go
+            os.environ["FTOPS_CREDENTIALS"] = " ".join([saved or ""] + [f"{k}={v}" for k, v in self.bind.items()])
+        try:
+            with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+                rc = main(["-C", str(self.root), *args], runtime=runtime)
+        finally:
+            if self.bind:
+                if saved is None:
+                    os.environ.pop("FTOPS_CREDENTIALS", None)
+                else:
+                    os.environ["FTOPS_CREDENTIALS"] = saved
         return Result(rc, out.getvalue(), err.getvalue())
 
     def fake_sleep(self, seconds: float) -> None:
@@ -138,7 +151,8 @@ class Project:
 
 
 @pytest.fixture
-def project(tmp_path, emulator) -> Project:
+def project(tmp_path, emulator, monkeypatch) -> Project:
+    monkeypatch.setenv("FTOPS_CREDENTIALS", f"{TEST_KEY_ENV}={emulator.url}")  # the trusted binding of the key
     root = tmp_path / "proj"
     root.mkdir()
     (root / "ftops.yaml").write_text(yaml.safe_dump({
@@ -148,6 +162,22 @@ def project(tmp_path, emulator) -> Project:
                               "max_retries": 3}},
     }, sort_keys=False), encoding="utf-8")
     return Project(root, emulator)
+
+
+def bind_key(monkeypatch, variable: str, url: str) -> None:
+    """Trust ``url`` with the key in ``variable`` (FTOPS_CREDENTIALS, as a CI workflow or a shell would)."""
+    import os
+
+    current = os.environ.get("FTOPS_CREDENTIALS", "")
+    monkeypatch.setenv("FTOPS_CREDENTIALS", f"{current} {variable}={url}".strip())
+
+
+def openai_client(name: str, base_url: str, **kwargs: Any):
+    """The real OpenAI client for ``base_url``, with ``kwargs`` (transport, policy) passed to its HTTP client."""
+    from ftops.config import ProviderConfig
+    from ftops.providers.openai import KIND
+
+    return KIND.open(ProviderConfig(name, "openai", {"base_url": base_url}), None, key="test-key", **kwargs)
 
 
 @pytest.fixture

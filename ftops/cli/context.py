@@ -46,6 +46,7 @@ class Invocation:
     directory: Path = field(default_factory=Path.cwd)
     verbose: int = 0
     runtime: Runtime = field(default_factory=Runtime)
+    trusted_config: Path | None = None  # --trusted-config (else FTOPS_TRUSTED_CONFIG)
 
 
 current = Invocation()

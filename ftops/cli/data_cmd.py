@@ -9,7 +9,7 @@ from typing import List, Optional
 import typer
 
 from ftops.cli import context
-from ftops.cli.output import EXIT_ERROR, EXIT_OK, echo, emit_json, style
+from ftops.cli.output import EXIT_ERROR, EXIT_OK, echo, emit_json, style, warn
 from ftops.config import CONFIG_NAME, find_root, load_config
 from ftops.errors import DatasetError
 
@@ -91,14 +91,25 @@ def check(
     for f, _ in given:  # all of them before the first (maybe long) scan
         if not (base / f).is_file():
             raise DatasetError(f"{f}: no such file", hint="check the path (relative paths are from where you run)")
-    reports = [check_file(base / f, model=model, method=method, n_epochs=epochs, cache_dir=cache_dir,
-                          price_overrides=prices, role=role).with_path(f) for f, role in given]
+    from ftops import cost
+    from ftops.providers.registry import model_facts
+
+    kind, info = model_facts(model) if model else (None, None)
+    if model and info is not None and not info.known:
+        warn(f"--model {model}: no provider type ftops knows offers this model; counting with "
+             f"{info.encoding} and no token limit or price")
+    price = cost.price_per_1m(model, info, method=method, overrides=prices) if model and info else None
+    default_epochs = kind.capabilities.default_epochs if kind else "auto"
+    reports = [check_file(base / f, info=info, method=method, n_epochs=epochs, default_epochs=default_epochs,
+                          price=price, cache_dir=cache_dir, role=role).with_path(f) for f, role in given]
     roles = [role for _, role in given]
     trains = [r for r, role in zip(reports, roles) if role == "training"]
     valids = [r for r, role in zip(reports, roles) if role == "validation"]
-    pairs = list(combinations(trains, 2)) + [(t, v) for v in valids for t in trains]
-    overlaps = [(a, b, w) for a, b in pairs
-                for w in check_overlap(a.with_path(base / a.path), b.with_path(base / b.path), cache_dir=cache_dir)]
+    pairs = [(a, b, True) for a, b in combinations(trains, 2)] + [(t, v, False) for v in valids for t in trains]
+    overlaps = [(a, b, w) for a, b, both in pairs
+                for w in check_overlap(a.with_path(base / a.path), b.with_path(base / b.path), cache_dir=cache_dir,
+                                       both_training=both)]
+    shared_with_validation = any(w.code == "train_validation_overlap" for _, _, w in overlaps)
     if as_json:
         emit_json({"files": [{**r.to_json(), "role": role} for r, role in zip(reports, roles)],
                    "overlap": [{"files": [str(a.path), str(b.path)], **w.to_json()} for a, b, w in overlaps]})
@@ -106,8 +117,11 @@ def check(
         for report, role in zip(reports, roles):
             _print_report(report, model, role)
         for a, b, w in overlaps:
-            echo(style(f"warning: [{w.code}] {b.path} shares examples with {a.path}: {w.message}{_lines(w.lines)}",
-                       fg="yellow"))
+            level = "error" if w.code == "train_validation_overlap" else "warning"
+            echo(style(f"{level}: [{w.code}] {b.path} shares examples with {a.path}: {w.message}{_lines(w.lines)}",
+                       fg="red" if level == "error" else "yellow"))
         bad = sum(1 for r in reports if not r.ok)
-        echo(f"{bad} of {len(reports)} file(s) have errors." if bad else f"{len(reports)} file(s) OK.")
-    return EXIT_ERROR if any(not r.ok for r in reports) else EXIT_OK
+        echo(f"{bad} of {len(reports)} file(s) have errors." if bad else
+             "the validation data shares examples with the training data." if shared_with_validation else
+             f"{len(reports)} file(s) OK.")
+    return EXIT_ERROR if any(not r.ok for r in reports) or shared_with_validation else EXIT_OK

@@ -43,8 +43,13 @@ def _global(
     directory: Path = typer.Option(None, "--directory", "-C", help="Run as if started in this directory."),
     verbose: int = typer.Option(0, "--verbose", "-v", count=True, help="More output (retries, requests)."),
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Show the version."),
+    trusted_config: Path = typer.Option(None, "--trusted-config", envvar="FTOPS_TRUSTED_CONFIG",
+                                        help="A reviewed ftops.yaml (e.g. the base branch's) whose provider "
+                                             "endpoints may receive their keys. See the README's pull-request "
+                                             "section."),
 ) -> None:
     context.current.directory = (directory or Path.cwd()).resolve()
+    context.current.trusted_config = trusted_config
     context.current.verbose = verbose
     if verbose:  # handlers of our own: basicConfig does nothing when the host already set up logging
         for name in ("ftops",) + (("httpx", "httpcore") if verbose > 1 else ()):

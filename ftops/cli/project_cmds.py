@@ -73,8 +73,10 @@ def _make_plan(ws, *, refresh: bool, prune: bool, targets: list[str]):
     if unknown:
         raise PlanError(f"--target names no spec: {', '.join(unknown)}")
     from ftops.providers.http import RetryPolicy
+    from ftops.trust import Trust
 
-    pool = ProviderPool(ws.config, policy=RetryPolicy(sleep=context.current.runtime.sleep)) if refresh else None
+    pool = ProviderPool(ws.config, Trust.from_environment(context.current.trusted_config),
+                        policy=RetryPolicy(sleep=context.current.runtime.sleep)) if refresh else None
     try:
         observed = observe(ws, pool)
     except BaseException:
@@ -185,13 +187,20 @@ def apply(
             if the_plan.errors:
                 echo("Not applying: the plan has errors.", err=True)
                 return EXIT_ERROR
+            untrusted = sorted({a.provider for a in the_plan.actions} & set(the_plan.skipped))
+            if untrusted:
+                raise PlanError(f"not applying: provider(s) {', '.join(untrusted)} could not be contacted with "
+                                "trusted credentials (see the warnings above)")
             if not the_plan.has_changes:
                 echo("Nothing to do.")
                 return EXIT_OK
             _confirm(auto_approve)
             rt = context.current.runtime
-            opts = ApplyOptions(project=ws.config.project, wait=wait, poll_interval=rt.poll_interval,
-                                timeout=wait_timeout, sleep=rt.sleep, now=rt.now, say=echo)
+            from ftops.workspace import plan_options
+
+            opts = ApplyOptions(project=ws.project, wait=wait, poll_interval=rt.poll_interval,
+                                timeout=wait_timeout, sleep=rt.sleep, now=rt.now, say=echo,
+                                lease_wait=max(lock_timeout, 600.0), plan_options=plan_options(ws))
             store = LockStore(ws.config.lockfile, ws.lock)
             applier = Applier(the_plan, {s.name: s for s in ws.specs}, store, pool, opts)
             try:
@@ -234,11 +243,8 @@ def status(json_out: bool = typer.Option(False, "--json", help="Machine-readable
     from ftops.lockfile import read_lockfile
 
     config = require_project(load_config(_root()))
-    from ftops.providers import provider_kind
-
     rows = collect_status(read_lockfile(config.lockfile, config.rel(config.lockfile)),
-                          context.current.runtime.today(),
-                          {name: provider_kind(p) for name, p in config.providers.items()})
+                          context.current.runtime.today(), config.providers)
     if json_out:
         emit_json({"models": rows})
         return EXIT_OK

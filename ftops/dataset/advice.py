@@ -63,12 +63,13 @@ def duplicate_warnings(duplicates: Smallest) -> list[Warning]:
                                           f"(e.g. line {line} = line {first})", tuple(p[0] for p in pairs))]
 
 
-def size_problems(examples: int, role: str) -> tuple[list[Finding], list[Warning]]:
+def size_problems(examples: int, role: str, minimum: int = MIN_EXAMPLES) -> tuple[list[Finding], list[Warning]]:
+    """``minimum`` is the provider's hard minimum of training examples."""
     if role != "training":
         return [], []
-    if examples < MIN_EXAMPLES:
+    if examples < minimum:
         return [Finding(None, "too_few_examples",
-                        f"{examples:,} example(s); the API needs at least {MIN_EXAMPLES}")], []
+                        f"{examples:,} example(s); the API needs at least {minimum}")], []
     if examples < RECOMMENDED_EXAMPLES:
         return [], [Warning("few_examples", f"only {examples} examples; 50-100 well-chosen examples are usually "
                                             "needed to see an improvement")]

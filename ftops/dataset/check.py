@@ -6,6 +6,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from ftops import catalog, cost
+from ftops.catalog import ModelInfo
 from ftops.dataset import advice, cache
 from ftops.dataset.cache import Lookup, work_dir
 from ftops.dataset.formats import METHODS, accepted, fit_problems, sniff
@@ -78,20 +79,19 @@ def _scan_or_load(path: Path, method: str, info, cache_dir: Path | None) -> File
         lookup.close()
 
 
-def check_file(path: Path, *, model: str | None = None, method: str = "supervised",
-               n_epochs: int | str | None = "auto", cache_dir: Path | None = None,
-               price_overrides: dict[str, float] | None = None, role: str = "training") -> FileReport:
-    """Check one JSONL dataset for a fine-tune of ``model`` with ``method``; never uploads anything."""
+def check_file(path: Path, *, info: ModelInfo | None = None, method: str = "supervised",
+               n_epochs: int | str | None = "auto", default_epochs: str = "auto", price: float | None = None,
+               cache_dir: Path | None = None, role: str = "training", min_examples: int = 10) -> FileReport:
+    """Check one JSONL dataset for a fine-tune of the base model ``info`` describes (None: unknown) with
+    ``method``; ``price`` is USD per 1M training tokens for the estimate. Never uploads anything."""
     if method not in METHODS:
         raise DatasetError(f"unknown method {method!r}; use one of {', '.join(METHODS)}")
     path = Path(path)
     if not path.is_file():
         raise DatasetError(f"{path}: no such file", hint="check the path (relative paths are from where you run)")
-    info = catalog.lookup(model) if model else None
     report = _scan_or_load(path, method, info, cache_dir)
-    size_errors, size_warnings = advice.size_problems(report.examples, role)
-    epochs = cost.resolve_epochs(report.examples, n_epochs)
-    price = (cost.estimate_cost(report.tokens.billing, epochs, model, price_overrides)
-             if model and role == "training" else None)
+    size_errors, size_warnings = advice.size_problems(report.examples, role, min_examples)
+    epochs = cost.resolve_epochs(report.examples, n_epochs, default_epochs)
+    estimate = cost.estimate_cost(report.tokens.billing, epochs, price) if role == "training" else None
     return replace(report, path=path, errors=fit_problems(report.format, method, info) + size_errors + report.errors,
-                   warnings=size_warnings + report.warnings, epochs=epochs, estimated_cost_usd=price)
+                   warnings=size_warnings + report.warnings, epochs=epochs, estimated_cost_usd=estimate)

@@ -10,8 +10,10 @@ from ftops.dataset.report import FileReport, Warning
 from ftops.errors import DatasetError
 
 
-def check_overlap(train: FileReport, valid: FileReport, *, cache_dir: Path | None = None) -> list[Warning]:
-    """Examples of ``valid`` that are also in ``train`` (the API says the two files must not share examples).
+def check_overlap(train: FileReport, valid: FileReport, *, cache_dir: Path | None = None,
+                  both_training: bool = False) -> list[Warning]:
+    """Examples of ``valid`` that are also in ``train`` (the API says the two files must not share examples). With
+    ``both_training``, two training files are compared instead: shared examples are then only worth knowing.
 
     Uses the example indexes a check_file with the same ``cache_dir`` left there; without them, re-reads both
     files from ``report.path`` (hashing only)."""
@@ -31,7 +33,13 @@ def check_overlap(train: FileReport, valid: FileReport, *, cache_dir: Path | Non
     if not shared.count:
         return []
     line, train_line = shared.items()[0]
+    if both_training:
+        return [Warning("shared_examples",
+                        f"{shared.count:,} example(s) of {valid.path} also appear in {train.path} (e.g. line {line} = "
+                        f"line {train_line} there); a spec training on both would see them twice",
+                        tuple(p[0] for p in shared.items()))]
     return [Warning("train_validation_overlap",
                     f"{shared.count:,} example(s) of {valid.path} also appear in {train.path} (e.g. line {line} = "
-                    f"line {train_line} there); validation loss means little on examples the model trained on",
+                    f"line {train_line} there); the provider refuses a job whose validation file shares examples "
+                    "with its training file",
                     tuple(p[0] for p in shared.items()))]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from ftops import catalog
+from ftops.emulator import catalog
 from ftops.emulator import files, jobs, jobs_api, models, uploads
 from ftops.emulator.apierror import bad_request, not_found
 from ftops.emulator.faults import Faults

@@ -7,11 +7,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 FAULT_KINDS = ("429", "500", "503", "drop", "slow", "drop_after")
+APIS = ("openai",)  # the wire dialects this emulator speaks
 
 
 @dataclass(frozen=True)
 class EmulatorConfig:
     state_dir: Path = Path(".ftops/local")
+    api: str = "openai"  # the wire dialect: which provider's API it imitates
     host: str = "127.0.0.1"
     port: int = 0
     job_duration: float = 3.0  # seconds of (unpaused) emulator clock from creation to success
@@ -25,6 +27,8 @@ class EmulatorConfig:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "state_dir", Path(self.state_dir))
+        if self.api not in APIS:
+            raise ValueError(f"unknown api {self.api!r}; the emulator speaks {', '.join(APIS)}")
         if not 0.0 <= float(self.fault_rate) <= 1.0:
             raise ValueError(f"fault_rate must be in [0, 1], got {self.fault_rate}")
         if self.fault_kinds is not None:

@@ -11,7 +11,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from ftops import catalog, tokens
+from ftops import tokens
+from ftops.emulator import catalog
 from ftops.dataset.index import example_hash  # the checker's notion of "the same example"
 
 MIN_EXAMPLES = 10
@@ -62,7 +63,7 @@ def load(content: bytes, *, param: str, method: str, base: str) -> Dataset:
     """Parse and check one file; raise ``FileProblem`` naming the first bad line."""
     info = catalog.lookup(base)
     prompt_completion = "prompt_completion" in info.formats
-    enc = tokens.encoding_for_model(base)
+    enc = tokens.get_encoding(info.encoding)
     code = f"invalid_{param}"
     label = param.replace("_", " ")
     examples: list[tuple[int, dict]] = []

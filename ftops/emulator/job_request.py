@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import secrets
 
-from ftops import catalog
+from ftops.emulator import catalog
 from ftops.emulator import models
 from ftops.emulator.apierror import bad_request
 from ftops.emulator.state import Tx

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ftops import catalog
+from ftops.emulator import catalog
 from ftops.emulator import job_request, jobs
 from ftops.emulator.apierror import bad_request, not_found
 from ftops.emulator.httpio import Request

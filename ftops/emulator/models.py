@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from ftops import catalog
+from ftops.emulator import catalog
 from ftops.emulator.apierror import ApiError, not_found
 from ftops.emulator.httpio import Request
 from ftops.emulator.state import Tx
@@ -17,7 +17,7 @@ BASE_CREATED = 1_700_000_000  # the catalog has no creation times; a fixed, plau
 
 
 def base_ids() -> list[str]:
-    cat = catalog.load_catalog()
+    cat = catalog.table()
     return sorted(set(cat.models) | set(cat.aliases))
 
 

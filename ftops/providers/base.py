@@ -1,32 +1,46 @@
-"""The one small interface every provider implements, and the provider-neutral shapes it returns.
+"""The provider seam: the canonical shapes every provider returns, what a provider type declares about itself
+(``Capabilities``), what ftops asks it to train (``TrainingRequest``), and the I/O interface (``Provider``).
 
-Provider statuses are open strings; each provider maps them to the canonical states below and keeps the raw
-string for display. Unknown fields are ignored, unknown statuses map to RUNNING-like ``unknown``.
+The core (spec, fingerprint, plan, apply, lockfile) speaks only these shapes. Provider statuses are open strings:
+each provider maps its own to the canonical states below and keeps the raw string for display; a status it does
+not know maps to ``unknown``, which the core treats as in flight (never as finished, never as a reason to start
+another job).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator, Protocol
+from typing import TYPE_CHECKING, Any, Iterable, Protocol
+
+if TYPE_CHECKING:
+    from ftops.launch import LaunchKey
 
 QUEUED = "queued"
 RUNNING = "running"
 PAUSED = "paused"
+CANCELLING = "cancelling"
 SUCCEEDED = "succeeded"
 FAILED = "failed"
 CANCELLED = "cancelled"
 UNKNOWN = "unknown"
+STATES = (QUEUED, RUNNING, PAUSED, CANCELLING, SUCCEEDED, FAILED, CANCELLED, UNKNOWN)
 TERMINAL = frozenset({SUCCEEDED, FAILED, CANCELLED})
-IN_FLIGHT = frozenset({QUEUED, RUNNING, PAUSED, UNKNOWN})
+IN_FLIGHT = frozenset({QUEUED, RUNNING, PAUSED, CANCELLING, UNKNOWN})
+
+# Optional verbs a provider type may offer (``Capabilities.verbs``); the core asks before using one.
+VERBS = ("cancel", "pause", "resume", "events", "checkpoints", "metrics", "delete_model", "deploy")
 
 
 @dataclass(frozen=True)
 class RemoteFile:
+    """A dataset staged on the provider: a file id, a dataset resource name or a package URI."""
+
     id: str
     bytes: int
     filename: str
-    purpose: str = "fine-tune"
+    created_at: int | None = None
+    reused: bool = False  # it was already there (content-addressed), nothing was uploaded
 
 
 @dataclass(frozen=True)
@@ -39,17 +53,20 @@ class JobError:
 @dataclass(frozen=True)
 class RemoteJob:
     id: str
-    state: str  # canonical: queued | running | paused | succeeded | failed | cancelled | unknown
+    state: str  # canonical, one of STATES
     raw_status: str
-    model: str
-    fine_tuned_model: str | None = None
+    model: str  # the base model the job trains from, as the provider reports it
+    fine_tuned_model: str | None = None  # what the job produced (the provider's id of the trained model)
     trained_tokens: int | None = None
     created_at: int | None = None
     finished_at: int | None = None
     estimated_finish: int | None = None
     error: JobError | None = None
+    launch_key: str | None = None  # ftops's launch key id, read back from wherever the provider carries it
+    spec: str | None = None  # the spec and fingerprint, where the provider carries them (job metadata)
+    fingerprint: str | None = None
     metadata: dict[str, str] = field(default_factory=dict)
-    hyperparameters: dict[str, Any] = field(default_factory=dict)
+    hyperparameters: dict[str, Any] = field(default_factory=dict)  # as the provider resolved them
     training_file: str | None = None
     validation_file: str | None = None
     suffix: str | None = None
@@ -75,38 +92,123 @@ class RemoteEvent:
 
 
 @dataclass(frozen=True)
-class JobRequest:
-    """What ftops asks a provider to train. ``method`` is OpenAI-shaped: {type, <type>: {hyperparameters, ...}}."""
+class Marker:
+    """A small object on the provider that ftops uses to coordinate applies across machines (see lease.py)."""
 
-    model: str
-    training_file: str
+    id: str
+    name: str
+    created_at: int
+
+
+@dataclass(frozen=True)
+class TrainingRequest:
+    """What ftops asks a provider to train, in the neutral vocabulary. ``hyperparameters`` holds only what the
+    spec declared (an omitted value or "auto" is absent: the provider picks); ``options`` is the spec's
+    ``provider_options`` for this provider type, passed through untouched."""
+
+    launch: LaunchKey
+    base_model: str
+    method: str  # supervised | dpo | reinforcement
+    training_file: str  # staged file id / dataset name
     validation_file: str | None
-    suffix: str | None
-    seed: int | None
-    method: dict[str, Any]
-    metadata: dict[str, str]
-    integrations: list[dict[str, Any]] | None = None
+    hyperparameters: dict[str, Any] = field(default_factory=dict)
+    training_type: str | None = None  # lora | full | None (the provider's default)
+    seed: int | None = None
+    suffix: str | None = None
+    grader: dict[str, Any] | None = None
+    response_format: dict[str, Any] | None = None
+    metadata: dict[str, str] = field(default_factory=dict)
+    integrations: tuple[dict[str, Any], ...] = ()
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Rule:
+    """What a provider accepts for one neutral hyperparameter: ``kind`` int | number | enum, inclusive bounds
+    (``low_open`` makes the lower bound exclusive), and the provider's own name for it (for messages)."""
+
+    kind: str
+    low: float | None = None
+    high: float | None = None
+    low_open: bool = False
+    choices: tuple[str, ...] = ()
+    wire: str | None = None
+
+    def describe(self) -> str:
+        if self.kind == "enum":
+            return "one of " + ", ".join(self.choices)
+        what = "an integer" if self.kind == "int" else "a number"
+        bounds = []
+        if self.low is not None:
+            bounds.append(f"{'>' if self.low_open else '>='} {_num(self.low)}")
+        if self.high is not None:
+            bounds.append(f"<= {_num(self.high)}")
+        return what + (f" {' and '.join(bounds)}" if bounds else "")
+
+    def problem(self, value: Any) -> str | None:
+        """Why ``value`` is not acceptable, or None."""
+        if self.kind == "enum":
+            return None if value in self.choices else f"expected {self.describe()}"
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            return f"expected {self.describe()}"
+        if self.kind == "int" and not float(value).is_integer():
+            return f"expected {self.describe()}"
+        too_low = self.low is not None and (value <= self.low if self.low_open else value < self.low)
+        if too_low or (self.high is not None and value > self.high):
+            return f"{_num(value)} is out of range; expected {self.describe()}"
+        return None
+
+
+def _num(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() and abs(value) < 1e15 else repr(float(value))
+
+
+@dataclass(frozen=True)
+class SuffixRule:
+    max_length: int = 64
+    charset: str | None = None  # a regex character class body, e.g. "A-Za-z0-9_-"
+    normalise_spaces: bool = False  # spaces become "-" (visibly, in the plan), as the legacy tools did
 
 
 @dataclass(frozen=True)
 class Capabilities:
-    max_suffix_length: int = 64
-    suffix_charset: str | None = None  # a regex character class, e.g. "A-Za-z0-9_-"
-    methods: tuple[str, ...] = ("supervised", "dpo", "reinforcement")
+    """What a provider type accepts and offers, known without contacting it (the plan checks specs against it).
+    Everything not listed is unsupported."""
+
+    methods: tuple[str, ...] = ("supervised",)
+    training_types: tuple[str, ...] = ()  # selectable with method.training_type; () means the provider decides
+    hyperparameters: dict[str, dict[str, Rule]] = field(default_factory=dict)  # method -> neutral name -> rule
+    suffix: SuffixRule = SuffixRule()
+    verbs: frozenset[str] = frozenset()
+    idempotency: str = "lookup"  # "native": a create with the same launch key cannot make a second job
+    needs_deploy: bool = False  # the trained model must be deployed before it can be called
+    seed: bool = True
+    integrations: tuple[str, ...] = ()  # integration types passed through natively (e.g. "wandb")
+    min_examples: int = 10
+    default_epochs: str = "auto"  # "auto": OpenAI's heuristic; or the provider's fixed default as a string
+
+    def accepts(self, method: str, name: str) -> Rule | None:
+        return self.hyperparameters.get(method, {}).get(name)
 
 
 class Provider(Protocol):
-    """A fine-tuning service. Implementations translate their own errors into ``ftops.errors.ProviderError``."""
+    """A fine-tuning service, opened from its ftops.yaml entry. Every method translates the provider's errors into
+    ``ftops.errors.ProviderError`` (with its message and request id) and redacts secrets first.
+
+    Contracts: ``stage_file`` and ``create_job`` never create a second object for the same content / launch key,
+    also after an ambiguous failure (they look before sending again); ``cancel_job`` and ``delete_model`` treat
+    "already done" as done; reads never change anything on the provider."""
 
     name: str  # the provider's key in ftops.yaml
-    type: str  # openai | azure-openai | local
+    type: str  # the provider type (registry key)
     capabilities: Capabilities
 
-    def upload_file(self, path: Path, *, sha256: str) -> RemoteFile: ...
+    def stage_file(self, path: Path, *, sha256: str, role: str, fmt: str) -> RemoteFile: ...
     def file_exists(self, file_id: str) -> bool: ...
-    def create_job(self, request: JobRequest) -> RemoteJob: ...
+    def find_jobs(self, key: LaunchKey) -> list[RemoteJob]: ...
+    def create_job(self, request: TrainingRequest) -> RemoteJob: ...
     def get_job(self, job_id: str) -> RemoteJob: ...
-    def list_jobs(self, *, metadata: dict[str, str] | None = None, limit: int | None = None) -> Iterator[RemoteJob]: ...
+    def list_jobs(self, project: str, *, limit: int = 100) -> Iterable[RemoteJob]: ...
     def cancel_job(self, job_id: str) -> RemoteJob: ...
     def list_events(self, job_id: str, *, limit: int = 20) -> list[RemoteEvent]: ...
     def get_model(self, model_id: str) -> RemoteModel | None: ...

@@ -14,11 +14,12 @@ import email.utils
 import logging
 import random
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable
 
 import httpx
 
+from ftops import redact
 from ftops.errors import NotFoundError, ProviderError
 
 log = logging.getLogger("ftops.http")
@@ -86,18 +87,29 @@ class HttpClient:
                  transport: httpx.BaseTransport | None = None):
         self.provider = provider
         self.policy = policy or RetryPolicy()
-        self._secrets = tuple(s for s in secrets if s)
+        for secret in secrets:
+            redact.register(secret)
         self._client = httpx.Client(base_url=base_url.rstrip("/") + "/", headers=headers,
                                     timeout=httpx.Timeout(timeout, connect=10.0), transport=transport,
                                     follow_redirects=False)
+
+    @classmethod
+    def for_provider(cls, name: str, base_url: str, headers: dict[str, str], *, secrets: tuple = (), pconf=None,
+                     transport: httpx.BaseTransport | None = None, policy: RetryPolicy | None = None) -> "HttpClient":
+        """A client set up from a provider's ftops.yaml options (``timeout``, ``max_retries``)."""
+        options = pconf.options if pconf is not None else {}
+        policy = policy or RetryPolicy()
+        if "max_retries" in options:
+            policy = replace(policy, max_retries=int(options["max_retries"]))
+        return cls(provider=name, base_url=base_url, headers={"user-agent": "ftops", **headers},
+                   secrets=tuple(s for s in secrets if s), timeout=float(options.get("timeout", 600)), policy=policy,
+                   transport=transport)
 
     def close(self) -> None:
         self._client.close()
 
     def redact(self, text: str) -> str:
-        for secret in self._secrets:
-            text = text.replace(secret, "***")
-        return text
+        return redact.redact(text)
 
     def request(self, method: str, path: str, *, retry: bool = True, **kwargs: Any) -> httpx.Response:
         """Send a request; return the 2xx response or raise ProviderError (NotFoundError for 404)."""

@@ -6,8 +6,9 @@ from ftops.cost import format_usd as usd  # noqa: F401  (re-exported for the ren
 from ftops.plan import Action, Plan
 
 SYMBOLS = {"create": "+", "adopt": "<", "replace": "~", "drift": "!", "retry": "↻", "wait": "…",
-           "record": "=", "update": "~", "forget": "-", "delete": "x"}
-ORDER = ("create", "adopt", "replace", "drift", "retry", "wait", "record", "update", "forget", "delete")
+           "record": "=", "move": ">", "update": "~", "repair": "!", "forget": "-", "delete": "x"}
+ORDER = ("create", "adopt", "replace", "drift", "retry", "wait", "record", "move", "update", "repair", "forget",
+         "delete")
 
 
 def count_line(plan: Plan) -> str:

@@ -48,6 +48,8 @@ def _action(action: Action) -> dict[str, Any]:
         "job_id": action.job_id,
         "model_before": action.model_before,
         "model_after": action.model_after,
+        "new_model": action.new_model,
+        "moved_from": action.moved_from,
         "after": list(action.after),
         "estimate": _estimate(action.estimate) if action.launches else None,
         "stats": _stats(action.stats),
@@ -63,7 +65,7 @@ def plan_document(plan: Plan, ws: Workspace) -> dict[str, Any]:
     return {
         "format_version": FORMAT_VERSION,
         "ftops_version": ftops_version(),
-        "project": ws.config.project,
+        "project": ws.project,
         "refreshed": plan.refreshed,
         "has_changes": plan.has_changes,
         "has_errors": bool(plan.errors),
@@ -72,6 +74,8 @@ def plan_document(plan: Plan, ws: Workspace) -> dict[str, Any]:
         "actions": [_action(a) for a in plan.actions],
         "notices": [_notice(n) for n in plan.notices],
         "unchanged": list(plan.unchanged),
+        "hidden": list(plan.hidden),
+        "skipped": list(plan.skipped),
     }
 
 

@@ -104,7 +104,7 @@ def _details(spec: str, actions: list[Action]) -> str:
 
 
 def _heading(plan: Plan, ws: Workspace) -> str:
-    lines = [MARKER, f"### ftops plan for `{cell(ws.config.project)}`: {count_line(plan)}"]
+    lines = [MARKER, f"### ftops plan for `{cell(ws.project)}`: {count_line(plan)}"]
     if not plan.refreshed:
         lines += ["", "> [!NOTE]", "> Planned with `--no-refresh`: from the lockfile alone. Jobs and models on the "
                   "providers were not checked (drift and finished jobs do not show)."]

@@ -7,7 +7,8 @@ from ftops.render.common import SYMBOLS, count_line, estimate_text, model_change
 
 ANSI = {"red": 31, "green": 32, "yellow": 33, "magenta": 35, "cyan": 36}
 COLOURS = {"create": "green", "adopt": "cyan", "replace": "yellow", "drift": "red", "retry": "yellow",
-           "wait": "cyan", "record": "green", "update": "yellow", "forget": "magenta", "delete": "red"}
+           "wait": "cyan", "record": "green", "move": "cyan", "update": "yellow", "repair": "red", "forget": "magenta",
+           "delete": "red"}
 
 
 def render_text(plan: Plan, *, source: str, colour: bool = False) -> str:

@@ -8,7 +8,7 @@ import yaml
 
 import ftops
 from ftops.cli.context import Runtime
-from tests.conftest import TEST_KEY
+from tests.conftest import TEST_KEY, bind_key
 
 
 def two_specs(project):
@@ -32,13 +32,13 @@ def test_apply_records_a_model_per_spec_and_then_nothing_changes(project):
     result = project.run("apply", "--auto-approve", "--wait")
     assert result.rc == 0, result.all
     lock = project.lock()
-    assert lock["version"] == 1
+    assert lock["version"] == 2 and lock["project"] == "testproj"
     assert list(lock["models"]) == ["alpha", "beta"]
     for name in ("alpha", "beta"):
         entry = lock["models"][name]
         assert entry["model"].startswith("ft:gpt-4o-mini-2024-07-18:")
         assert entry["job"]["status"] == "succeeded"
-        assert entry["fingerprint"].startswith("sha256:")
+        assert entry["fingerprint"].startswith("v2:sha256:")
         assert "pending" not in entry
     # the emulator trained exactly the tokens the plan estimated (same counter)
     alpha = lock["models"]["alpha"]
@@ -280,6 +280,7 @@ def test_pinned_model_raises_when_nothing_is_pinned(tmp_path):
 
 def test_azure_openai_provider_sends_api_key_and_trains(project, monkeypatch):
     monkeypatch.setenv("AZ_KEY", "azure-test-key")
+    bind_key(monkeypatch, "AZ_KEY", project.emu.url)
     project.write("ftops.yaml", f"default_provider: az\nproviders:\n  az: {{type: azure-openai, base_url: "
                                 f"'{project.emu.url}', api_key_env: AZ_KEY}}\n")
     project.dataset("data/a.jsonl", 12)
@@ -300,10 +301,14 @@ def test_local_provider_options_rehearse_the_training_cutoff(tmp_path):
     proj = Project(root, None)
     proj.dataset("data/a.jsonl", 12)
     proj.spec("a")
+    planned = proj.run("plan")  # the plan says so before anything is uploaded
+    assert planned.rc == 1
+    assert "ERROR local stopped accepting new fine-tuning jobs on 2026-01-01" in planned.out
+    assert "shuts down on 2027-02-01" in planned.out
     result = proj.run("apply", "--auto-approve")
-    assert result.rc == 1
-    assert "New fine-tuning jobs are no longer accepted (the last day was 2026-01-01)" in result.out
-    assert "shuts down on 2027-02-01" in result.out
+    assert result.rc == 1 and "Not applying: the plan has errors." in result.err
+    assert not (root / ".ftops" / "local" / "state.json").exists() or \
+        '"jobs": {}' in (root / ".ftops" / "local" / "state.json").read_text()
 
 
 def test_refresh_costs_the_same_few_requests_however_many_specs(project):
@@ -333,6 +338,7 @@ def test_a_dead_pinned_model_blocks_the_plan_until_the_spec_moves_to_a_provider_
     # Azure keeps this base model longer than OpenAI; its own models list says so
     azure = start(EmulatorConfig(state_dir=tmp_path / "azure", job_duration=10.0,
                                  shutdown_dates={"gpt-4o-mini-2024-07-18": "2027-10-01"}))
+    bind_key(monkeypatch, "AZ_KEY", azure.url)
     project.write("ftops.yaml", f"default_provider: oa\nproviders:\n"
                                 f"  oa: {{type: openai, base_url: '{project.emu.url}', api_key_env: FTOPS_TEST_KEY}}\n"
                                 f"  az: {{type: azure-openai, base_url: '{azure.url}', api_key_env: AZ_KEY}}\n")

@@ -6,7 +6,7 @@ import httpx
 import yaml
 
 from ftops.emulator import EmulatorConfig, start
-from tests.conftest import TEST_KEY, TEST_KEY_ENV, Project
+from tests.conftest import TEST_KEY, TEST_KEY_ENV, Project, bind_key
 
 
 def test_two_specs_with_the_same_inputs_never_share_a_job_or_a_model(project):
@@ -85,12 +85,13 @@ def test_protect_set_while_a_job_runs_survives_the_record(project):
     assert project.model("a") is None and any(m["id"] for m in project.admin("GET", "state")["models"])
 
 
-def test_a_provider_that_lost_the_job_and_the_files_is_retried_and_converges(project, tmp_path):
+def test_a_provider_that_lost_the_job_and_the_files_is_retried_and_converges(project, tmp_path, monkeypatch):
     project.dataset("data/a.jsonl", 12)
     project.spec("a")
     assert project.run("apply", "--auto-approve").rc == 0
     lost_job = project.lock()["models"]["a"]["pending"]["job_id"]
     with start(EmulatorConfig(state_dir=tmp_path / "fresh-provider", job_duration=10.0)) as fresh:
+        bind_key(monkeypatch, TEST_KEY_ENV, fresh.url)
         config = yaml.safe_load((project.root / "ftops.yaml").read_text())
         config["providers"]["emu"]["base_url"] = fresh.url
         (project.root / "ftops.yaml").write_text(yaml.safe_dump(config))
@@ -141,12 +142,17 @@ def test_a_mistyped_directory_is_an_error_not_no_changes(project, tmp_path):
     assert not (empty / ".ftops").exists()
 
 
-def test_keys_go_only_where_the_config_names_them_and_only_over_tls(project):
+def test_keys_go_only_where_trusted_configuration_binds_them_and_only_over_tls(project, monkeypatch):
     project.dataset("data/a.jsonl", 12)
-    project.spec("a")
+    project.spec("a", provider="gw")
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-not-for-the-gateway")
     project.write("ftops.yaml", "providers:\n  gw: {type: openai, base_url: 'https://gateway.example/v1'}\n")
-    result = project.run("plan", "--no-refresh")
-    assert result.rc == 1 and "name its key's environment variable with api_key_env" in result.err
+    result = project.run("plan")
+    assert result.rc == 0, result.all  # planned without that provider, and said why
+    assert "WARNING gw was not contacted: provider 'gw': no trusted configuration binds OPENAI_API_KEY to " \
+           "https://gateway.example" in result.out
+    refused = project.run("apply", "--auto-approve")
+    assert refused.rc == 1 and "could not be contacted with trusted credentials" in refused.err
     project.write("ftops.yaml", "providers:\n  gw: {type: openai, base_url: 'http://gateway.example/v1', "
                                 "api_key_env: GW_KEY}\n")
     result = project.run("plan", "--no-refresh")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 
+from tests.conftest import bind_key
+
 
 def test_all_spec_errors_are_reported_at_once_with_file_line_and_key(project):
     project.dataset("data/a.jsonl", 12)
@@ -92,7 +94,7 @@ def test_corrupt_lockfile_is_a_user_error_not_a_crash(project):
     result = project.run("plan")
     assert result.rc == 1 and "ftops.lock" in result.err and "restore it from git" in result.err
     project.write("ftops.lock", "version: 7\nmodels: {}\n")
-    assert "this ftops reads version 1" in project.run("plan").err
+    assert "this ftops reads versions 1, 2" in project.run("plan").err
 
 
 def test_missing_api_key_says_which_variable_and_offers_no_refresh(project, monkeypatch):
@@ -121,6 +123,7 @@ def test_provider_error_shows_message_and_request_id_but_never_the_key(project, 
         project.write("ftops.yaml", f"default_provider: strict\nproviders:\n  strict: {{type: openai, base_url: "
                                     f"'{strict.url}', api_key_env: WRONG_KEY}}\n")
         monkeypatch.setenv("WRONG_KEY", "wrong-key-1234567890")
+        bind_key(monkeypatch, "WRONG_KEY", strict.url)
         project.dataset("data/a.jsonl", 12)
         project.spec("a")
         result = project.run("plan")
@@ -138,9 +141,9 @@ def test_azure_suffix_limits_are_checked_before_anything_is_spent(project, monke
     project.spec("a", suffix="x" * 41)
     result = project.run("plan", "--no-refresh")
     assert result.rc == 1
-    assert "suffix is 41 characters; az allows at most 40" in result.out
-    project.spec("a", suffix="has space")
-    assert "may only use [A-Za-z0-9_-] on az" in project.run("plan", "--no-refresh").out
+    assert "specs/a.yaml:3: suffix: is 41 characters; provider 'az' (azure-openai) allows at most 40" in result.err
+    project.spec("a", suffix="has/slash")
+    assert "may only use [A-Za-z0-9_-] on provider 'az'" in project.run("plan", "--no-refresh").err
 
 
 def test_validation_file_sharing_examples_with_training_stops_the_plan(project):

@@ -6,7 +6,20 @@ import json
 from pathlib import Path
 from typing import Any
 
-from ftops.dataset import FileReport, check_file
+from ftops import cost
+from ftops.dataset import FileReport
+from ftops.dataset import check_file as check_with_facts
+from ftops.providers.registry import model_facts
+
+
+def check_file(path: Path, *, model: str | None = None, price_overrides: dict | None = None,
+               **kwargs: Any) -> FileReport:
+    """check_file with the base model's facts looked up as ``ftops data check --model`` does it."""
+    kind, info = model_facts(model) if model else (None, None)
+    price = cost.price_per_1m(model, info, method=kwargs.get("method", "supervised"), overrides=price_overrides) \
+        if model and info else None
+    return check_with_facts(Path(path), info=info, price=price,
+                            default_epochs=kind.capabilities.default_epochs if kind else "auto", **kwargs)
 
 
 def chat(i: int, **extra: Any) -> dict[str, Any]:

@@ -58,14 +58,17 @@ def test_bad_options_exit_1(tmp_path, capsys):
     assert run(capsys, str(path), "--method", "rlhf")[0] == 1
 
 
-def test_two_files_are_also_checked_for_shared_examples(tmp_path, capsys):
+def test_two_training_files_sharing_examples_are_told_so_without_validation_advice(tmp_path, capsys):
     train = write_lines(tmp_path / "train.jsonl", [chat(i) for i in range(60)])
-    valid = write_lines(tmp_path / "valid.jsonl", [chat(5)] + [chat(i) for i in range(100, 111)])
-    rc, out, _ = run(capsys, str(train), str(valid), "--json")
-    assert rc == 0
+    more = write_lines(tmp_path / "more.jsonl", [chat(5)] + [chat(i) for i in range(100, 111)])
+    rc, out, _ = run(capsys, str(train), str(more), "--json")
+    assert rc == 0  # sharing examples between training files is allowed; it is only worth knowing
     (overlap,) = json.loads(out)["overlap"]
-    assert overlap["files"] == [str(train), str(valid)]
-    assert overlap["code"] == "train_validation_overlap" and overlap["lines"] == [1]
+    assert overlap["files"] == [str(train), str(more)]
+    assert overlap["code"] == "shared_examples" and overlap["lines"] == [1]
+    assert "validation" not in overlap["message"]
+    rc, out, _ = run(capsys, str(train), str(more))
+    assert rc == 0 and "warning: [shared_examples]" in out
 
 
 def test_validation_files_are_checked_as_validation_and_against_each_training_file(tmp_path, capsys):
@@ -73,7 +76,7 @@ def test_validation_files_are_checked_as_validation_and_against_each_training_fi
     other = write_lines(tmp_path / "more.jsonl", [chat(i) for i in range(200, 260)])
     valid = write_lines(tmp_path / "valid.jsonl", [chat(i) for i in (300, 5, 201)])  # 3 examples: fine for validation
     rc, out, _ = run(capsys, str(train), str(other), "--validation", str(valid), "--model", "gpt-4o-mini", "--json")
-    assert rc == 0
+    assert rc == 1  # the provider would fail a job whose validation file shares examples: an error, as in plan
     data = json.loads(out)
     assert [(f["path"], f["role"]) for f in data["files"]] == [
         (str(train), "training"), (str(other), "training"), (str(valid), "validation")]
@@ -81,7 +84,10 @@ def test_validation_files_are_checked_as_validation_and_against_each_training_fi
     assert [(o["files"], o["lines"]) for o in data["overlap"]] == [([str(train), str(valid)], [2]),
                                                                    ([str(other), str(valid)], [3])]
     rc, out, _ = run(capsys, str(train), "--validation", str(valid))
-    assert rc == 0 and f"{valid} (validation): chat, 3 examples" in out
+    assert rc == 1 and f"{valid} (validation): chat, 3 examples" in out
+    assert "error: [train_validation_overlap]" in out
+    clean = write_lines(tmp_path / "clean.jsonl", [chat(i) for i in (300, 301, 302)])
+    assert run(capsys, str(train), "--validation", str(clean))[0] == 0
 
 
 def test_inside_a_project_results_are_cached_under_dot_ftops(tmp_path, capsys, monkeypatch):

@@ -7,7 +7,8 @@ import shutil
 
 import pytest
 
-from ftops.dataset import check_file, check_overlap
+from ftops.dataset import check_overlap
+from tests.dataset.support import check_file
 from ftops.errors import DatasetError
 from tests.dataset.support import chat, check_rows, warning, write_lines
 

@@ -9,7 +9,8 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ftops.dataset import FileReport, check_file
+from ftops.dataset import FileReport
+from tests.dataset.support import check_file
 
 KEYS = ["messages", "role", "content", "name", "weight", "tool_calls", "tool_call_id", "function_call", "tools",
         "parallel_tool_calls", "functions", "type", "text", "image_url", "url", "function", "arguments", "id",

@@ -8,7 +8,7 @@ import json
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ftops.dataset import check_file
+from tests.dataset.support import check_file
 from ftops.dataset.parallel import scan_chunks
 from ftops.dataset.reader import byte_ranges, iter_lines
 from ftops.dataset.scan import ChunkResult, ScanSettings

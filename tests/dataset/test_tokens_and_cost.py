@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ftops import cost, tokens
+from ftops.providers.registry import model_facts
 from tests.dataset.support import chat, check_rows, warning
 
 TINY = {"messages": [{"role": "user", "content": "hello"},
@@ -51,7 +52,7 @@ def test_an_image_or_audio_part_counts_a_fixed_estimate_whatever_its_data(part):
                                              ("gpt-3.5-turbo", "cl100k_base"), ("davinci-002", "cl100k_base"),
                                              ("some-unknown-model", "o200k_base")])
 def test_the_model_decides_the_encoding(model, encoding):
-    assert tokens.encoding_for_model(model).name == encoding
+    assert tokens.get_encoding(model_facts(model)[1].encoding).name == encoding
 
 
 def test_o200k_and_cl100k_count_the_same_file_differently(tmp_path):
@@ -109,4 +110,5 @@ def test_price_overrides_and_unknown_prices(tmp_path):
 
 def test_the_cookbook_worked_example_costs_about_2_40():
     # the guide: 100,000 tokens over 3 epochs of gpt-3.5-turbo is about USD 2.40
-    assert cost.estimate_cost(100_000, 3, "gpt-3.5-turbo") == pytest.approx(2.40)
+    price = cost.price_per_1m("gpt-3.5-turbo", model_facts("gpt-3.5-turbo")[1])
+    assert cost.estimate_cost(100_000, 3, price) == pytest.approx(2.40)

@@ -211,7 +211,8 @@ def test_a_training_file_the_checks_cannot_digest_fails_the_job_and_the_server_k
     b'{"role": "assistant", "content": "answer q 4"}]}',  # not shared
 ])
 def test_the_checker_flags_exactly_the_shared_examples_the_emulator_fails_on(tmp_path, client, admin, shared_line):
-    from ftops.dataset import check_file, check_overlap
+    from ftops.dataset import check_overlap
+    from tests.dataset.support import check_file
 
     train_bytes = jsonl(chat_rows(12))
     valid_bytes = jsonl(chat_rows(3, tag="v")) + shared_line + b"\n"

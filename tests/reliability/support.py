@@ -117,9 +117,16 @@ def new_generation(root: Path, tag: str) -> None:
     write_jsonl(root / "data" / "shared.jsonl", chat_rows(14, f"{tag}-shared"))
 
 
-def ftops_env(**extra: str) -> dict[str, str]:
+def ftops_env(root: Path | None = None, **extra: str) -> dict[str, str]:
+    """The environment of an ftops subprocess. With ``root``, the key is bound to the emulator that project's
+    ftops.yaml names (FTOPS_CREDENTIALS: the trusted binding a CI workflow would set)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "FTOPS_"))}
     env.update({KEY_ENV: "reliability-test-key", "FTOPS_POLL_INTERVAL": "0.2", "PYTHONUNBUFFERED": "1"})
+    if root is not None and (root / "ftops.yaml").is_file():
+        providers = (yaml.safe_load((root / "ftops.yaml").read_text()) or {}).get("providers") or {}
+        bound = [f"{p['api_key_env']}={p['base_url']}" for p in providers.values()
+                 if p.get("base_url") and p.get("api_key_env")]
+        env["FTOPS_CREDENTIALS"] = " ".join(bound)
     if os.environ.get("FTOPS_CACHE_DIR"):
         env["FTOPS_CACHE_DIR"] = os.environ["FTOPS_CACHE_DIR"]
     env.update(extra)
@@ -132,7 +139,7 @@ def ftops_cmd(root: Path, *args: str) -> list[str]:
 
 def run_ftops(root: Path, *args: str, env: dict[str, str] | None = None,
               timeout: float = 120) -> subprocess.CompletedProcess:
-    return subprocess.run(ftops_cmd(root, *args), capture_output=True, text=True, env=env or ftops_env(),
+    return subprocess.run(ftops_cmd(root, *args), capture_output=True, text=True, env=env or ftops_env(root),
                           timeout=timeout, stdin=subprocess.DEVNULL)
 
 
@@ -146,7 +153,7 @@ class Spawned:
 
     def __init__(self, root: Path, *args: str, env: dict[str, str] | None = None):
         self.proc = subprocess.Popen(ftops_cmd(root, *args), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                     stdin=subprocess.DEVNULL, text=True, env=env or ftops_env(),
+                                     stdin=subprocess.DEVNULL, text=True, env=env or ftops_env(root),
                                      preexec_fn=_default_sigint)
         self.out: list[str] = []
         self.err: list[str] = []

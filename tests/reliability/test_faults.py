@@ -37,7 +37,7 @@ def comparable(lock: dict[str, Any]) -> dict[str, Any]:
 def new_project(tmp: Path, name: str, **emulator: Any) -> Project:
     emu = start(EmulatorConfig(state_dir=tmp / f"{name}-emulator", job_duration=10.0, **emulator))
     root = make_project(tmp / name, emu.url, key_env=TEST_KEY_ENV)
-    return Project(root, emu)
+    return Project(root, emu, bind={TEST_KEY_ENV: emu.url})
 
 
 @pytest.fixture(scope="module")
@@ -112,7 +112,7 @@ def test_a_provider_that_keeps_failing_is_a_user_error_after_bounded_retries(tmp
     emu = start(EmulatorConfig(state_dir=tmp_path / "emu", fault_rate=1.0, fault_kinds=("503",)))
     try:
         root = make_project(tmp_path / "proj", emu.url, key_env=TEST_KEY_ENV, provider_options={"max_retries": 2})
-        project = Project(root, emu)
+        project = Project(root, emu, bind={TEST_KEY_ENV: emu.url})
         result = project.run("apply", "--auto-approve")
     finally:
         emu.stop()

@@ -49,7 +49,7 @@ def test_the_key_appears_in_no_output_file_or_log_of_any_command(tmp_path, canar
     strict = start(EmulatorConfig(state_dir=tmp_path / "strict-emulator", api_key="the-key-it-expects"))
     try:
         root = make_project(tmp_path / "proj", good.url, key_env=CANARY_ENV)
-        project = Project(root, good)
+        project = Project(root, good, bind={CANARY_ENV: f"{good.url} {CANARY_ENV}={strict.url}"})
 
         def run(*args: str, rc: int | None = 0) -> None:
             result = project.run(*args)
@@ -89,9 +89,9 @@ def test_the_key_appears_in_no_output_file_or_log_of_any_command(tmp_path, canar
 
 def test_verbose_logs_of_a_real_process_never_show_the_key(tmp_path):
     """Real stderr, real logging configuration (-vv: httpx and httpcore debug lines too), a rejected key."""
-    env = ftops_env(**{CANARY_ENV: CANARY})
     with EmulatorProcess(tmp_path / "strict", extra=("--api-key", "the-key-it-expects")) as emu:
         root = make_project(tmp_path / "proj", emu.url, key_env=CANARY_ENV)
+        env = ftops_env(root, **{CANARY_ENV: CANARY})
         rejected = run_ftops(root, "-vv", "apply", "--auto-approve", env=env)
         emu.proc.send_signal(2)
         emu.proc.wait(timeout=10)

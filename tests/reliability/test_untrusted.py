@@ -5,6 +5,7 @@ files are refused or bounded; paths stay inside the project unless allow_paths s
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import resource
@@ -22,9 +23,8 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from ftops.errors import ProviderError
-from ftops.providers.http import HttpClient, RetryPolicy
-from ftops.providers.openai_compat import OpenAICompatProvider
-from tests.conftest import Project, chat_example, write_jsonl
+from ftops.providers.http import RetryPolicy
+from tests.conftest import Project, chat_example, openai_client, write_jsonl
 
 SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
 
@@ -136,7 +136,7 @@ def test_any_jsonl_lines_as_a_training_file_give_errors_with_file_and_line(lines
 
 
 # -- provider answers ------------------------------------------------------------------------------------------
-def provider_answering(answers: dict[str, Any]) -> OpenAICompatProvider:
+def provider_answering(answers: dict[str, Any]):
     """The real provider over httpx's MockTransport (the HTTP client's transport seam), answering 200 with
     whatever JSON ``answers`` maps the request path to."""
 
@@ -146,26 +146,27 @@ def provider_answering(answers: dict[str, Any]) -> OpenAICompatProvider:
         body = json.dumps(answers.get(key) if key else {"data": []})  # NaN and Infinity too, as Python parses them
         return httpx.Response(200, content=body.encode(), headers={"content-type": "application/json"})
 
-    http = HttpClient(provider="weird", base_url="http://weird.invalid/v1", headers={},
-                      policy=RetryPolicy(max_retries=0, sleep=lambda s: None), transport=httpx.MockTransport(handle))
-    return OpenAICompatProvider("weird", http)
+    return openai_client("weird", "http://weird.invalid/v1", transport=httpx.MockTransport(handle),
+                         policy=RetryPolicy(max_retries=0, sleep=lambda s: None))
 
 
 @SETTINGS
 @given(answer=json_values, path=st.sampled_from(["models", "fine_tuning/jobs", "files"]))
 def test_any_json_a_provider_answers_is_read_or_refused_as_a_provider_error(answer, path):
-    from ftops.providers.base import JobRequest
+    from ftops.launch import LaunchKey
+    from ftops.providers.base import TrainingRequest
 
     provider = provider_answering({path: answer})
-    calls = [lambda: provider.list_models(), lambda: list(provider.list_jobs(metadata={"k": "v"}, limit=5)),
+    key = LaunchKey("p", "s", "v2:sha256:" + "0" * 64)
+    calls = [lambda: provider.list_models(), lambda: list(provider.list_jobs("p", limit=5)),
              lambda: provider.get_job("ftjob-1"), lambda: provider.get_model("m"),
-             lambda: provider.find_job({"k": "v"}), lambda: provider.list_events("ftjob-1"),
-             lambda: provider.create_job(JobRequest(model="m", training_file="f", validation_file=None, suffix=None,
-                                                    seed=None, method={"type": "supervised"}, metadata={"k": "v"}))]
+             lambda: provider.find_jobs(key), lambda: provider.list_events("ftjob-1"),
+             lambda: provider.create_job(TrainingRequest(launch=key, base_model="m", method="supervised",
+                                                         training_file="f", validation_file=None))]
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp) / "a.jsonl"
         data.write_text("{}\n")
-        calls.append(lambda: provider.upload_file(data, sha256="0" * 64))
+        calls.append(lambda: provider.stage_file(data, sha256=hashlib.sha256(b"{}\n").hexdigest()))
         for call in calls:
             try:
                 call()
@@ -206,8 +207,9 @@ def test_a_provider_answering_nonsense_is_a_user_error_through_the_cli(tmp_path,
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         project = fresh_project(tmp_path)
-        (project.root / "ftops.yaml").write_text(GOOD_CONFIG.replace("http://127.0.0.1:9/v1",
-                                                                     f"http://127.0.0.1:{server.server_address[1]}/v1"))
+        url = f"http://127.0.0.1:{server.server_address[1]}/v1"
+        (project.root / "ftops.yaml").write_text(GOOD_CONFIG.replace("http://127.0.0.1:9/v1", url))
+        project.bind = {"FTOPS_TEST_KEY": url}
         result = project.run("plan")
     finally:
         server.shutdown()

@@ -10,8 +10,9 @@ import time
 import httpx
 
 from ftops.emulator import EmulatorConfig, start
-from ftops.providers.http import HttpClient, RetryPolicy
-from ftops.providers.openai_compat import OpenAICompatProvider, upload_name
+from ftops.providers.http import RetryPolicy
+from ftops.providers.openai.client import upload_name
+from tests.conftest import openai_client
 from tests.conftest import TEST_KEY_ENV, Project
 from tests.reliability.support import audit, check_converged, make_project
 
@@ -24,7 +25,7 @@ def test_files_uploaded_before_a_crash_are_reused_by_specs_starting_together(tmp
     emu = start(EmulatorConfig(state_dir=tmp_path / "emulator", job_duration=10.0))
     try:
         root = make_project(tmp_path / "proj", emu.url, key_env=TEST_KEY_ENV)
-        project = Project(root, emu)
+        project = Project(root, emu, bind={TEST_KEY_ENV: emu.url})
         # what an apply killed right after its uploads leaves behind: the files, and no lockfile entry for them
         with httpx.Client(base_url=emu.url, headers={"authorization": "Bearer k"}) as client:
             for data in sorted((root / "data").glob("*.jsonl")):
@@ -62,13 +63,11 @@ def test_specs_uploading_at_the_same_moment_wait_for_one_listing_of_the_provider
         posts.append(request.url.path)
         return httpx.Response(200, json={"id": f"file-new-{len(posts)}", "bytes": 1, "purpose": "fine-tune"})
 
-    provider = OpenAICompatProvider("slow", HttpClient(
-        provider="slow", base_url="http://slow.invalid/v1", headers={}, transport=httpx.MockTransport(handle),
-        policy=RetryPolicy(sleep=lambda s: None)))
+    provider = openai_client("slow", "http://slow.invalid/v1", transport=httpx.MockTransport(handle), policy=RetryPolicy(sleep=lambda s: None))
     found = {}
 
     def upload(path, sha):
-        found[path.name] = provider.upload_file(path, sha256=sha).id
+        found[path.name] = provider.stage_file(path, sha256=sha).id
 
     threads = [threading.Thread(target=upload, args=item) for item in files.items()]
     for t in threads:
@@ -97,9 +96,7 @@ def test_a_file_on_a_later_page_of_the_provider_listing_is_found_not_uploaded_ag
         posts.append(request.url.path)
         return httpx.Response(200, json={"id": "file-new", "bytes": 1})
 
-    provider = OpenAICompatProvider("paged", HttpClient(
-        provider="paged", base_url="http://paged.invalid/v1", headers={}, transport=httpx.MockTransport(handle),
-        policy=RetryPolicy(sleep=lambda s: None)))
-    assert provider.upload_file(path, sha256=sha).id == "file-late"
+    provider = openai_client("paged", "http://paged.invalid/v1", transport=httpx.MockTransport(handle), policy=RetryPolicy(sleep=lambda s: None))
+    assert provider.stage_file(path, sha256=sha).id == "file-late"
     provider.close()
     assert posts == []

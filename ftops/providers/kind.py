@@ -1,0 +1,103 @@
+"""What a provider type is before any I/O: its ftops.yaml options, capabilities, facts and lifecycle, and how to
+open a client for it. One subclass per provider type, registered in ``ftops.providers.registry``.
+
+The core reads only this interface; it never compares a provider type's name or a provider's raw strings.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from abc import ABC, abstractmethod
+from typing import TYPE_CHECKING, Any
+
+from ftops.catalog import Catalog, ModelInfo, load_catalog
+from ftops.providers.base import Capabilities, TrainingRequest
+
+if TYPE_CHECKING:
+    from ftops.config import ProjectConfig, ProviderConfig
+    from ftops.providers.base import Provider
+
+# Options every HTTP provider type takes, as JSON Schema properties.
+HTTP_OPTIONS: dict[str, dict[str, Any]] = {
+    "timeout": {"type": "number", "exclusiveMinimum": 0, "description": "Seconds before a request times out."},
+    "max_retries": {"type": "integer", "minimum": 0, "maximum": 20,
+                    "description": "Retries of a failed request (429, 5xx, connection errors)."},
+}
+BASE_URL = {"type": "string", "pattern": "^https?://",
+            "description": "The API's base URL. A key is sent there only when trusted configuration binds it "
+                           "(see the README's pull-request section)."}
+API_KEY_ENV = {"type": "string", "pattern": "^[A-Za-z_][A-Za-z0-9_]*$",
+               "description": "The environment variable holding the API key."}
+
+
+class ProviderKind(ABC):
+    type: str = ""
+    description: str = ""
+    capabilities: Capabilities = Capabilities()
+    options: dict[str, dict[str, Any]] = {}  # JSON Schema properties of the ftops.yaml block, besides `type`
+    required: tuple[str, ...] = ()
+    catalog_package: str | None = None  # the package holding this type's models.yaml
+    key_env: str | None = None  # the API key's default environment variable
+    default_base_url: str | None = None  # the provider's own endpoint (keys go there without further trust)
+    managed_fields: frozenset[str] = frozenset()  # request fields ftops sets; provider_options may not override
+
+    def effective(self, pconf: ProviderConfig) -> ProviderKind:
+        """The kind whose capabilities, facts and translation apply to ``pconf`` (itself; the built-in emulator
+        answers with the kind of the API it speaks)."""
+        return self
+
+    # -- facts --------------------------------------------------------------------------------------------
+    def catalog(self) -> Catalog:
+        if self.catalog_package is None:
+            return Catalog(models={}, aliases={})
+        return load_catalog(self.catalog_package)
+
+    def base_of(self, model: str) -> str:
+        """The base model a fine-tuned model was trained from, where its name says so; else ``model``."""
+        return model
+
+    def lookup(self, model: str) -> ModelInfo:
+        return self.catalog().lookup(model, self.base_of)
+
+    # -- lifecycle ----------------------------------------------------------------------------------------
+    def binds_lifecycle(self, pconf: ProviderConfig) -> bool:
+        """Whether this table's shutdown dates describe the endpoint ``pconf`` points at (they describe the
+        provider's own service, not a gateway that speaks its API)."""
+        return True
+
+    def training_cutoff(self, pconf: ProviderConfig) -> dt.date | None:
+        """The last day this endpoint accepts new fine-tuning jobs, where one is announced."""
+        return self.effective(pconf).catalog().training_cutoff if self.binds_lifecycle(pconf) else None
+
+    def known_shutdown(self, model: str | None, pconf: ProviderConfig) -> str | None:
+        """The shutdown date the built-in table knows for ``model`` (or its base), where it binds this endpoint."""
+        if not model or not self.binds_lifecycle(pconf):
+            return None
+        date = self.effective(pconf).lookup(model).shutdown_date
+        return date.isoformat() if date else None
+
+    # -- credentials --------------------------------------------------------------------------------------
+    def endpoint(self, pconf: ProviderConfig) -> str | None:
+        """The URL this provider's requests (and its key) go to."""
+        return pconf.options.get("base_url") or self.default_base_url
+
+    def key_variable(self, pconf: ProviderConfig) -> str | None:
+        return pconf.options.get("api_key_env") or self.key_env
+
+    def config_problems(self, pconf: ProviderConfig) -> list[str]:
+        """Problems with this provider's ftops.yaml block that the schema cannot express."""
+        return []
+
+    # -- translation and I/O ------------------------------------------------------------------------------
+    @abstractmethod
+    def wire_request(self, request: TrainingRequest) -> dict[str, Any]:
+        """The request body this provider would be sent for ``request`` (pure; used for display too)."""
+
+    def model_location(self, pconf: ProviderConfig) -> dict[str, Any]:
+        """Where a model trained here lives, as recorded in the lockfile (no secrets)."""
+        url = self.endpoint(pconf)
+        return {"type": self.type, **({"endpoint": url} if url else {})}
+
+    @abstractmethod
+    def open(self, pconf: ProviderConfig, project: ProjectConfig, *, key: str | None, **kwargs: Any) -> Provider:
+        """A client for this provider; ``key`` is the credential trusted configuration lets it send (or None)."""

@@ -1,0 +1,320 @@
+"""The OpenAI fine-tuning API (and anything that speaks it: Azure OpenAI v1, the local emulator, gateways).
+
+Statuses are open strings mapped to canonical states; unknown fields are ignored. Uploads are content-addressed:
+the uploaded file is named ``<sha256[:16]>-<name>`` so a file the provider already has is found and reused, even
+when the lockfile never learned its id. The bytes sent are hashed while they are sent and checked against the
+planned sha256.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+from typing import Any, Iterator
+
+from ftops.errors import DatasetError, NotFoundError, ProviderError
+from ftops.filehash import HashingReader
+from ftops.launch import LaunchKey, key_id
+from ftops.providers import base
+from ftops.providers.answers import MalformedAnswer, ident, items, mapping, num, obj, text
+from ftops.providers.base import (JobError, Marker, RemoteEvent, RemoteFile, RemoteJob, RemoteModel,
+                                  TrainingRequest)
+from ftops.providers.http import HttpClient, RetryPolicy
+from ftops.providers.once import create_once
+from ftops.providers.openai import META_FINGERPRINT, META_PROJECT, META_SPEC
+
+log = logging.getLogger("ftops.provider")
+
+STATUS_MAP = {
+    "validating_files": base.QUEUED, "queued": base.QUEUED, "pending": base.QUEUED,
+    "running": base.RUNNING, "pausing": base.PAUSED, "paused": base.PAUSED, "cancelling": base.CANCELLING,
+    "succeeded": base.SUCCEEDED, "failed": base.FAILED, "cancelled": base.CANCELLED,
+}
+SIMPLE_UPLOAD_LIMIT = 512 * 1024 * 1024
+PART_SIZE = 64 * 1024 * 1024
+MAX_PAGES = 1000  # a list that still says has_more after this many pages is not a list
+
+
+def canonical_state(status: str | None) -> str:
+    return STATUS_MAP.get((status or "").lower(), base.UNKNOWN)
+
+
+def parse_job(data: Any, provider: str) -> RemoteJob:
+    """A job from the provider's JSON. Unknown fields are ignored and optional fields of the wrong type read as
+    absent; without an id the answer is unusable (MalformedAnswer, never a crash)."""
+    data = obj(data, "a fine-tuning job", provider)
+    job_id = ident(data, "a fine-tuning job", provider)
+    err = mapping(data.get("error"))
+    error = None
+    if err.get("message") or err.get("code"):
+        error = JobError(code=text(err.get("code")), message=str(err.get("message") or err.get("code")),
+                         param=text(err.get("param")))
+    method = mapping(data.get("method"))
+    hyper = mapping(data.get("hyperparameters")) or mapping(
+        mapping(method.get(text(method.get("type")) or "")).get("hyperparameters"))
+    status = data.get("status")
+    metadata = {str(k): v for k, v in mapping(data.get("metadata")).items() if isinstance(v, str)}
+    project, spec, fingerprint = (metadata.get(k) for k in (META_PROJECT, META_SPEC, META_FINGERPRINT))
+    return RemoteJob(
+        id=job_id, state=canonical_state(text(status)), raw_status=str(status),
+        model=str(data.get("model")), fine_tuned_model=text(data.get("fine_tuned_model")) or None,
+        trained_tokens=num(data.get("trained_tokens")), created_at=num(data.get("created_at")),
+        finished_at=num(data.get("finished_at")), estimated_finish=num(data.get("estimated_finish")), error=error,
+        launch_key=key_id(project, spec, fingerprint) if project and spec and fingerprint else None,
+        spec=spec, fingerprint=fingerprint, metadata=metadata, hyperparameters=dict(hyper),
+        training_file=text(data.get("training_file")), validation_file=text(data.get("validation_file")),
+        suffix=text(data.get("user_provided_suffix")) or text(data.get("suffix")), seed=num(data.get("seed")))
+
+
+def parse_model(data: Any, provider: str) -> RemoteModel:
+    data = obj(data, "a model", provider)
+    return RemoteModel(id=ident(data, "a model", provider), owned_by=text(data.get("owned_by")),
+                       created=num(data.get("created")), shutdown_date=text(data.get("shutdown_date")))
+
+
+def upload_name(path: Path, sha256: str) -> str:
+    return f"{sha256[:16]}-{path.name}"
+
+
+class OpenAIClient:
+    settle_seconds = 5.0  # how long after an ambiguous create this API may take to list what it created
+
+    def __init__(self, name: str, kind, base_url: str, headers: dict[str, str], *, secrets: tuple = (),
+                 pconf=None, transport=None, policy: RetryPolicy | None = None):
+        self.name = name
+        self.kind = kind
+        self.type = kind.type
+        self.capabilities = kind.capabilities
+        self.http = HttpClient.for_provider(name, base_url, headers, secrets=secrets, pconf=pconf,
+                                            transport=transport, policy=policy)
+        self._files: dict[str, RemoteFile] | None = None
+        self._files_lock = threading.Lock()
+
+    def close(self) -> None:
+        self.http.close()
+
+    # -- lists -------------------------------------------------------------------------------------------
+    def _pages(self, path: str, params: dict[str, Any], what: str) -> Iterator[dict[str, Any]]:
+        """Every item of a cursor-paginated list. A cursor that does not advance, or a list without end, is a
+        provider error, not a reason to loop for ever."""
+        seen_cursors: set[str] = set()
+        for _ in range(MAX_PAGES):
+            page = self.http.json("GET", path, params=params)
+            found = items(page, what, self.name)
+            yield from found
+            if not found or page.get("has_more") is not True:
+                return
+            cursor = found[-1]["id"]
+            if cursor in seen_cursors:
+                raise MalformedAnswer(f"the {what} list keeps answering has_more with the same page (cursor "
+                                      f"{cursor}); its pagination is broken", provider=self.name)
+            seen_cursors.add(cursor)
+            params = {**params, "after": cursor}
+        raise MalformedAnswer(f"the {what} list did not end after {MAX_PAGES} pages", provider=self.name)
+
+    # -- files -------------------------------------------------------------------------------------------
+    def _known_files(self) -> dict[str, RemoteFile]:
+        """The provider's fine-tune files by name, listed once. Apply uploads from several threads: they wait for
+        one complete listing (a half-filled one would say "not there" and cause a second upload)."""
+        with self._files_lock:
+            if self._files is None:
+                files: dict[str, RemoteFile] = {}
+                for item in self._pages("files", {"purpose": "fine-tune", "limit": 10000}, "file"):
+                    name = text(item.get("filename")) or ""
+                    files.setdefault(name, RemoteFile(id=item["id"], bytes=num(item.get("bytes")) or 0,
+                                                      filename=name, created_at=num(item.get("created_at"))))
+                self._files = files
+            return self._files
+
+    def _forget_files(self) -> None:
+        with self._files_lock:
+            self._files = None
+
+    def _remember_file(self, remote: RemoteFile) -> None:
+        with self._files_lock:
+            if self._files is not None:
+                self._files[remote.filename] = remote
+
+    def _find_file(self, name: str, size: int, *, fresh: bool = False) -> RemoteFile | None:
+        if fresh:
+            self._forget_files()
+        found = self._known_files().get(name)
+        return found if found and found.bytes == size else None
+
+    def file_exists(self, file_id: str) -> bool:
+        try:
+            self.http.json("GET", f"files/{file_id}")
+            return True
+        except NotFoundError:
+            return False
+
+    def stage_file(self, path: Path, *, sha256: str, role: str = "training", fmt: str = "chat") -> RemoteFile:
+        """Upload a dataset, never twice: reuse a file this content was uploaded as before; after an ambiguous
+        failure, list the files again before sending it again."""
+        size = path.stat().st_size
+        name = upload_name(path, sha256)
+        existing = self._find_file(name, size)
+        if existing:
+            return RemoteFile(existing.id, existing.bytes, existing.filename, existing.created_at, reused=True)
+
+        def send() -> RemoteFile:
+            data = self._upload(path, name, size, sha256) if size <= SIMPLE_UPLOAD_LIMIT else \
+                self._upload_in_parts(path, name, size, sha256)
+            data = obj(data, "the uploaded file", self.name)
+            return RemoteFile(id=ident(data, "the uploaded file", self.name), bytes=num(data.get("bytes")) or size,
+                              filename=name, created_at=num(data.get("created_at")))
+
+        remote = create_once(send, lambda: self._find_file(name, size, fresh=True), policy=self.http.policy,
+                             what=f"uploading {name}", settle=self.settle_seconds)
+        self._remember_file(remote)
+        return remote
+
+    def _changed(self, path: Path, file_id: str | None) -> DatasetError:
+        if file_id:
+            try:
+                self.http.request("DELETE", f"files/{file_id}", retry=False)
+            except ProviderError as exc:
+                log.info("could not delete %s after a changed upload: %s", file_id, exc)
+        return DatasetError(f"{path}: the file changed after the plan was made (its bytes no longer match the "
+                            "planned sha256); nothing was trained on it", hint="run `ftops plan` again")
+
+    def _upload(self, path: Path, name: str, size: int, sha256: str) -> Any:
+        with HashingReader(path) as reader:
+            data = self.http.json("POST", "files", data={"purpose": "fine-tune"},
+                                  files={"file": (name, reader, "application/jsonl")}, retry=False)
+            if not reader.sent_matches(sha256):
+                raise self._changed(path, text(mapping(data).get("id")))
+        return data
+
+    def _upload_in_parts(self, path: Path, name: str, size: int, sha256: str) -> dict[str, Any]:
+        upload = obj(self.http.json("POST", "uploads", json={
+            "filename": name, "purpose": "fine-tune", "bytes": size, "mime_type": "application/jsonl"}),
+            "the upload", self.name)
+        ident(upload, "the upload", self.name)
+        try:
+            part_ids = []
+            with HashingReader(path) as reader:
+                while chunk := reader.read(PART_SIZE):
+                    part = self.http.json("POST", f"uploads/{upload['id']}/parts",
+                                          files={"data": ("part", chunk, "application/octet-stream")})
+                    del chunk
+                    part_ids.append(ident(obj(part, "an upload part", self.name), "an upload part", self.name))
+                if not reader.sent_matches(sha256):
+                    raise self._changed(path, None)
+            done = self.http.json("POST", f"uploads/{upload['id']}/complete", json={"part_ids": part_ids},
+                                  retry=False)  # creates the file: the caller checks before sending it again
+            return obj(obj(done, "the completed upload", self.name).get("file"), "the completed upload's file",
+                       self.name)
+        except BaseException:
+            try:
+                self.http.request("POST", f"uploads/{upload['id']}/cancel", retry=False)
+            except Exception as exc:  # the upload expires on its own within the hour
+                log.info("could not cancel upload %s: %s", upload["id"], exc)
+            raise
+
+    # -- markers (cross-machine leases, see ftops/lease.py) ------------------------------------------------
+    def put_marker(self, name: str, body: bytes) -> Marker:
+        def send() -> Marker:
+            data = obj(self.http.json("POST", "files", data={"purpose": "fine-tune"},
+                                      files={"file": (name, body, "application/jsonl")}, retry=False),
+                       "the uploaded marker", self.name)
+            return Marker(ident(data, "the uploaded marker", self.name), name, num(data.get("created_at")) or 0)
+
+        def find() -> Marker | None:
+            return next((m for m in self.list_markers(name) if m.name == name), None)
+
+        return create_once(send, find, policy=self.http.policy, what=f"writing {name}", settle=self.settle_seconds)
+
+    def list_markers(self, prefix: str) -> list[Marker]:
+        return [Marker(item["id"], text(item.get("filename")) or "", num(item.get("created_at")) or 0)
+                for item in self._pages("files", {"purpose": "fine-tune", "limit": 10000}, "file")
+                if (text(item.get("filename")) or "").startswith(prefix)]
+
+    def delete_marker(self, marker_id: str) -> None:
+        try:
+            self.http.json("DELETE", f"files/{marker_id}")
+        except NotFoundError:
+            pass
+
+    # -- jobs --------------------------------------------------------------------------------------------
+    def _jobs(self, metadata: dict[str, str], limit: int | None) -> Iterator[RemoteJob]:
+        params: dict[str, Any] = {"limit": min(limit or 100, 100)}
+        params.update({f"metadata[{k}]": v for k, v in metadata.items()})
+        seen = 0
+        for item in self._pages("fine_tuning/jobs", params, "fine-tuning job"):
+            job = parse_job(item, self.name)
+            if any(job.metadata.get(k) != v for k, v in metadata.items()):
+                continue  # a provider that ignores the filter must not confuse us
+            yield job
+            seen += 1
+            if limit and seen >= limit:
+                return
+
+    def list_jobs(self, project: str, *, limit: int = 100) -> Iterator[RemoteJob]:
+        """ftops's jobs for ``project``, newest first."""
+        return self._jobs({META_PROJECT: project}, limit)
+
+    def find_jobs(self, key: LaunchKey) -> list[RemoteJob]:
+        """Every job carrying ``key``, newest first."""
+        return list(self._jobs({META_PROJECT: key.project, META_SPEC: key.spec,
+                                META_FINGERPRINT: key.fingerprint}, 100))
+
+    def create_job(self, request: TrainingRequest) -> RemoteJob:
+        """Create a job, never twice: after an ambiguous failure, look for a live job with this launch key
+        before sending it again."""
+        body = self.kind.wire_request(request)
+
+        def find() -> RemoteJob | None:
+            return next((j for j in self.find_jobs(request.launch) if j.state not in (base.FAILED, base.CANCELLED)),
+                        None)
+
+        return create_once(lambda: parse_job(self.http.json("POST", "fine_tuning/jobs", json=body, retry=False),
+                                             self.name),
+                           find, policy=self.http.policy, what=f"creating the job for {request.launch.spec}",
+                           settle=self.settle_seconds)
+
+    def get_job(self, job_id: str) -> RemoteJob:
+        return parse_job(self.http.json("GET", f"fine_tuning/jobs/{job_id}"), self.name)
+
+    def _job_verb(self, job_id: str, verb: str, done: frozenset[str]) -> RemoteJob:
+        try:
+            return parse_job(self.http.json("POST", f"fine_tuning/jobs/{job_id}/{verb}"), self.name)
+        except ProviderError:
+            job = self.get_job(job_id)  # a retry after a lost answer is refused: the first attempt did it
+            if job.state in done:
+                return job
+            raise
+
+    def cancel_job(self, job_id: str) -> RemoteJob:
+        return self._job_verb(job_id, "cancel", base.TERMINAL)
+
+    def pause_job(self, job_id: str) -> RemoteJob:
+        return self._job_verb(job_id, "pause", frozenset({base.PAUSED}))
+
+    def resume_job(self, job_id: str) -> RemoteJob:
+        return self._job_verb(job_id, "resume", frozenset({base.RUNNING, base.QUEUED}))
+
+    def list_events(self, job_id: str, *, limit: int = 20) -> list[RemoteEvent]:
+        page = self.http.json("GET", f"fine_tuning/jobs/{job_id}/events", params={"limit": limit})
+        return [RemoteEvent(id=e["id"], created_at=num(e.get("created_at")) or 0,
+                            level=text(e.get("level")) or "info", message=str(e.get("message", "")),
+                            type=text(e.get("type")), data=mapping(e.get("data")) or None)
+                for e in items(page, "job event", self.name)]
+
+    # -- models ------------------------------------------------------------------------------------------
+    def get_model(self, model_id: str) -> RemoteModel | None:
+        try:
+            data = self.http.json("GET", f"models/{model_id}")
+        except NotFoundError:
+            return None
+        return parse_model(data, self.name)
+
+    def list_models(self) -> list[RemoteModel]:
+        return [parse_model(m, self.name) for m in items(self.http.json("GET", "models"), "model", self.name)]
+
+    def delete_model(self, model_id: str) -> None:
+        try:
+            self.http.json("DELETE", f"models/{model_id}")
+        except NotFoundError:  # already gone (a retry after a lost answer, or deleted elsewhere): the goal holds
+            log.info("model %s was already deleted", model_id)
