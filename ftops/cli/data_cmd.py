@@ -1,4 +1,4 @@
-"""`ftops data ...` commands: check datasets before anything is uploaded."""
+"""`ftops data ...` commands: check datasets before anything is uploaded, and prepare them from spreadsheets."""
 
 from __future__ import annotations
 
@@ -8,12 +8,13 @@ from typing import List, Optional
 
 import typer
 
-from ftops.cli import context
+from ftops.cli import context, prepare_cmd
 from ftops.cli.output import EXIT_ERROR, EXIT_OK, echo, emit_json, style
 from ftops.config import CONFIG_NAME, find_root, load_config
 from ftops.errors import DatasetError
 
-app = typer.Typer(help="Check fine-tuning datasets: format, errors, tokens and cost.", no_args_is_help=True)
+app = typer.Typer(help="Check fine-tuning datasets (format, errors, tokens, cost) and prepare them from CSV, TSV, "
+                       "XLSX or JSON.", no_args_is_help=True)
 
 METHODS = ("supervised", "dpo", "reinforcement")
 SHOWN_LINES = 5
@@ -111,3 +112,6 @@ def check(
         bad = sum(1 for r in reports if not r.ok)
         echo(f"{bad} of {len(reports)} file(s) have errors." if bad else f"{len(reports)} file(s) OK.")
     return EXIT_ERROR if any(not r.ok for r in reports) else EXIT_OK
+
+
+app.command("prepare")(prepare_cmd.prepare)

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -121,6 +120,12 @@ def dump_line(example: dict) -> str:
     return json.dumps(example, ensure_ascii=False) + "\n"
 
 
+def temp_beside(target: Path) -> Path:
+    """A temporary name in ``target``'s directory (same file system, so ``os.replace`` is atomic); a file opened
+    there with mode "x" gets the usual permissions, unlike ``mkstemp``'s owner-only ones."""
+    return target.with_name(f".{target.name}.{os.getpid()}.tmp")
+
+
 def convert_file(src: Path, dst: Path, to: str, *, source: str | None = None,
                  system: str | None = None) -> ConvertCounts:
     """Convert a JSONL file line by line (one line in memory at a time) into a new file ``dst``.
@@ -132,10 +137,10 @@ def convert_file(src: Path, dst: Path, to: str, *, source: str | None = None,
         raise DatasetError(f"{src}: no such file")
     if dst.exists() and src.exists() and os.path.samefile(src, dst):
         raise DatasetError(f"{dst}: the output would overwrite the input; choose another file")
-    fd, tmp = tempfile.mkstemp(dir=dst.parent, prefix=f".{dst.name}.", suffix=".tmp")
+    tmp = temp_beside(dst)
     examples = blank = 0
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as out:
+        with open(tmp, "x", encoding="utf-8", newline="\n") as out:
             for line, raw in enumerate(iter_lines(src), 1):
                 content = strip_view(raw)
                 if not content:
@@ -151,7 +156,8 @@ def convert_file(src: Path, dst: Path, to: str, *, source: str | None = None,
                     raise DatasetError(f"{src}:{line}: cannot convert to {to}: {exc.message}") from None
                 examples += 1
         os.replace(tmp, dst)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    except OSError as exc:
+        raise DatasetError(f"cannot convert {src} to {dst}: {exc.strerror or exc}") from None
+    finally:
+        tmp.unlink(missing_ok=True)
     return ConvertCounts(examples, blank)
