@@ -54,12 +54,15 @@ def _print_report(report, model: str | None, role: str) -> None:
     t = report.tokens
     limit = f"; {t.over_limit:,} over the limit" if t.over_limit else ""
     name = f"{report.path}" + (" (validation)" if role == "validation" else "")
-    echo(style(name, bold=True) + f": {report.format}, {report.examples:,} examples, {t.total:,} tokens "
-         f"({t.encoding}; billing {t.billing:,} per epoch; longest example {t.max_per_example:,}{limit})")
-    if role == "validation":
-        echo("  validation data (not trained on or billed)")
+    if any(f.code == "not_jsonl" for f in report.errors):  # a spreadsheet or JSON array: nothing was counted
+        echo(style(name, bold=True) + ": not JSONL")
     else:
-        echo(f"  {report.epochs} epoch(s), {_cost(report.estimated_cost_usd, model)}")
+        echo(style(name, bold=True) + f": {report.format}, {report.examples:,} examples, {t.total:,} tokens "
+             f"({t.encoding}; billing {t.billing:,} per epoch; longest example {t.max_per_example:,}{limit})")
+        if role == "validation":
+            echo("  validation data (not trained on or billed)")
+        else:
+            echo(f"  {report.epochs} epoch(s), {_cost(report.estimated_cost_usd, model)}")
     for finding in report.errors:
         where = f"{report.path}:{finding.line}" if finding.line is not None else f"{report.path}"
         echo(style(f"  error: {where}: [{finding.code}] {finding.message}", fg="red"))

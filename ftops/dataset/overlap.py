@@ -14,7 +14,9 @@ def check_overlap(train: FileReport, valid: FileReport, *, cache_dir: Path | Non
     """Examples of ``valid`` that are also in ``train`` (the API says the two files must not share examples).
 
     Uses the example indexes a check_file with the same ``cache_dir`` left there; without them, re-reads both
-    files from ``report.path`` (hashing only)."""
+    files from ``report.path`` (hashing only). A file without examples (or not JSONL) shares none."""
+    if not train.examples or not valid.examples:
+        return []
     with cache.work_dir(cache_dir) as work:
         indexes = []
         for name, report in (("train", train), ("valid", valid)):

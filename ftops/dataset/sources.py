@@ -91,9 +91,12 @@ def not_jsonl_message(path: Path) -> str | None:
         return None
     if kind not in ("csv", "tsv", "xlsx", "xls", "json"):
         return None
-    what = "a JSON array" if kind == "json" else f"a {LABELS[kind]} file"
-    return (f"this is {what}, not JSONL (one JSON example per line); convert it with "
-            f"`ftops data prepare {path.name} -o {path.stem}.jsonl` (see `ftops data prepare --help`)")
+    command = f"`ftops data prepare {path.name} -o {path.stem}.jsonl` (see `ftops data prepare --help`)"
+    if kind == "xls":
+        return (f"this is an old Excel workbook (.xls), not JSONL (one JSON example per line); save it as .xlsx or "
+                f"CSV UTF-8, then convert it with {command.replace(path.name, path.stem + '.xlsx', 1)}")
+    what = {"csv": "a CSV file", "tsv": "a TSV file", "xlsx": "an Excel workbook (.xlsx)", "json": "a JSON array"}
+    return f"this is {what[kind]}, not JSONL (one JSON example per line); convert it with {command}"
 
 
 def _fail(path: Path, what: str, problems: list[Problem], unit: str, hint: str | None = None) -> DatasetError:
