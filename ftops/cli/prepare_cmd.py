@@ -93,7 +93,7 @@ def _print(prepared, options, outputs: list[Path], dry_run: bool) -> None:
         for outcome in prepared.applied:
             _print_outcome(outcome, unit, applied=True)
     if prepared.suggested:
-        echo("suggested fixes (not applied; add --fix NAME or --fix-all):")
+        echo("other fixes (not applied; add --fix NAME or --fix-all):")
         for outcome in prepared.suggested:
             _print_outcome(outcome, unit, applied=False)
     if prepared.split is not None:
@@ -106,8 +106,9 @@ def _print(prepared, options, outputs: list[Path], dry_run: bool) -> None:
         echo(f"dry run: would write {' and '.join(counts)}; nothing written")
         return
     echo(style("wrote", fg="green") + f" {' and '.join(counts)}")
-    check = f"ftops data check {outputs[0]}" + (f" --validation {outputs[1]}" if len(outputs) > 1 else "")
-    echo(f"next: {check}")
+    if prepared.output in ("chat", "prompt_completion", "dpo"):  # the formats `data check` reads
+        check = f"ftops data check {outputs[0]}" + (f" --validation {outputs[1]}" if len(outputs) > 1 else "")
+        echo(f"next: {check}")
 
 
 def _opt(*names: str, help: str):

@@ -9,6 +9,7 @@ files (never the input, never over an existing file without ``force``), each com
 from __future__ import annotations
 
 import os
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -96,33 +97,29 @@ def _formats(first: str, to: str | None) -> tuple[str, str]:
     return to, to
 
 
-def _examples(source: Source, options: PrepareOptions) -> tuple[list[Item], Mapping | None, dict[str, int], str,
-                                                                   str, int]:
+def _natural(source: Source, options: PrepareOptions) -> tuple[list[tuple[Row, str, str]], Mapping | None]:
+    """Each row with how it is read ("columns", or the format of an example it already is) and its format."""
     kinds = [_row_format(row, source) for row in source.rows]
     mapping = _mapping(source, [r for r, k in zip(source.rows, kinds) if k == "columns"], options)
-    natural = [mapping.kind if k == "columns" else k for k in kinds]
-    if not natural:
+    rows = [(row, kind, mapping.kind if kind == "columns" else kind) for row, kind in zip(source.rows, kinds)]
+    if not rows:
         raise DatasetError(f"{source.path}: no examples in it")
-    working, output = _formats(natural[0], options.to)
-    system = options.columns.system_text
-    if system is not None and working == "prompt_completion":
-        raise DatasetError("--system gives chat examples a system message; prompt/completion examples have none",
-                           hint="add --format chat (or gemini)")
-    items, problems, converted = [], [], 0
-    for row, kind, fmt in zip(source.rows, kinds, natural):
+    return rows, mapping
+
+
+def _convert(source: Source, rows: list[tuple[Row, str, str]], mapping: Mapping | None, working: str,
+             system: str | None) -> list[Item]:
+    items, problems = [], []
+    for row, kind, fmt in rows:
         try:
             example = build(row.value, mapping) if kind == "columns" else row.value
             items.append(Item(row.number, convert.convert_example(example, working, source=fmt, system=system)))
-            converted += fmt != working
         except ConversionError as exc:
             problems.append(Problem(f"{source.unit} {row.number}: {exc.message}"))
     if problems:
         raise _problems_error(source.path, f"{len(problems)} {source.unit}(s) cannot become "
                                            f"{working.replace('_', '/')} examples", problems)
-    counts: dict[str, int] = {}
-    for fmt in natural:
-        counts[fmt] = counts.get(fmt, 0) + 1
-    return items, mapping, counts, working, output, converted
+    return items
 
 
 def _enabled(options: PrepareOptions, working: str) -> set[str]:
@@ -153,15 +150,25 @@ def _lines(items: list[Item], working: str, output: str, source: Source) -> list
 
 def prepare(path: Path, options: PrepareOptions) -> Prepared:
     """Everything ``data prepare`` would write, and every change on the way; reads ``path`` only."""
+    if options.to is not None and options.to not in OUTPUT_FORMATS:
+        raise ValueError(f"unknown output format {options.to!r}")
     source = read_source(path, options.input_kind, sheet=options.sheet)
-    items, mapping, counts, working, output, converted = _examples(source, options)
+    rows, mapping = _natural(source, options)
+    working, output = _formats(rows[0][2], options.to)
+    system = options.columns.system_text
+    if system is not None and working == "prompt_completion":
+        raise DatasetError("--system gives chat examples a system message; prompt/completion examples have none",
+                           hint="add --format chat (or gemini)")
+    items = _convert(source, rows, mapping, working, system)
     enabled = _enabled(options, working)
     ctx = context_for(items, working, source.unit, options.settings)
     items, applied, suggested = run_fixes(items, ctx, enabled)
     if not items:
         raise DatasetError(f"{source.path}: the fixes dropped every example; nothing to write")
     parts = split(items, options.split, seed=options.seed, stratify=options.stratify) if options.split else None
-    prepared = Prepared(source, mapping, counts, working, output, converted, applied, suggested, items, parts,
+    formats = dict(Counter(fmt for _, _, fmt in rows))
+    converted = sum(n for fmt, n in formats.items() if fmt != working)
+    prepared = Prepared(source, mapping, formats, working, output, converted, applied, suggested, items, parts,
                         classes_of(items))
     files = {"train": parts.train, "valid": parts.valid} if parts else {"train": items}
     prepared.lines = {name: _lines(chosen, working, output, source) for name, chosen in files.items()}

@@ -82,7 +82,7 @@ def test_without_fixes_the_rows_are_written_as_they_are_and_the_fixes_suggested(
     write_csv(tmp_path / "tickets.csv", TICKETS)
     rc, out, _ = run(capsys, tmp_path, "tickets.csv", "--prompt-column", "ticket", "--completion-column", "category")
     assert rc == 0
-    assert "suggested fixes (not applied; add --fix NAME or --fix-all):" in out
+    assert "other fixes (not applied; add --fix NAME or --fix-all):" in out
     assert "drop-empty: 1 example(s) have an empty text (the API rejects them):\n    row 4: empty completion" in out
     assert "dedupe" not in out  # rows 3 and 5 differ until the leading space is added
     written = read_jsonl(tmp_path / "tickets_prepared.jsonl")
@@ -115,6 +115,23 @@ def test_a_common_ending_on_whole_words_is_kept_as_the_stop_sequence(tmp_path, c
         in out
     assert "prompt-separator: nothing to change; every prompt ends with '\\n\\n###\\n\\n'" in out
     assert read_jsonl(tmp_path / "qa_prepared.jsonl") == rows
+
+
+def test_a_jsonl_chat_file_with_long_and_repeated_examples(tmp_path, capsys):
+    short = {"messages": [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello!"}]}
+    same_other_layout = '{"messages":[{"content":"Hi","role":"user"},{"content":"Hello!","role":"assistant"}]}'
+    long = {"messages": [{"role": "user", "content": "Summarise: " + "lorem ipsum " * 60},
+                         {"role": "assistant", "content": "Lorem."}]}
+    src = write_lines(tmp_path / "chat.jsonl", [short, "", same_other_layout, long])
+    before = untouched(src)
+    rc, out, _ = run(capsys, tmp_path, "chat.jsonl", "--fix", "dedupe", "--fix", "drop-long", "--max-tokens", "50",
+                     "-o", "out.jsonl")
+    assert rc == 0, out
+    assert untouched(src) == before
+    assert "read chat.jsonl: JSONL, 4 line(s)" in out and "skipped 1 blank line 2" in out
+    assert "line 3: same as line 1" in out  # key order and spacing do not make another example
+    assert "line 4: 13" in out and "tokens (o200k_base), over the limit of 50" in out
+    assert read_jsonl(tmp_path / "out.jsonl") == [short]
 
 
 def test_a_tsv_with_chat_columns_and_a_system_message(tmp_path, capsys):
@@ -198,6 +215,26 @@ def test_a_json_array_of_chat_examples_becomes_gemini_contents(tmp_path, capsys)
         {"systemInstruction": {"parts": [{"text": "Be brief."}]},
          "contents": [{"role": "user", "parts": [{"text": f"Question {i}?"}]},
                       {"role": "model", "parts": [{"text": f"Answer {i}."}]}]} for i in (0, 2)]
+
+
+def test_preference_columns_of_a_semicolon_csv_become_gemini_preference_rows_and_back(tmp_path, capsys):
+    (tmp_path / "prefs.csv").write_text("question;chosen;rejected\nWhat is 2+2?;4;Probably 5\n"
+                                        "Capital of France?;Paris;Lyon, I think\n", encoding="utf-8")
+    rc, out, _ = run(capsys, tmp_path, "prefs.csv", "--user-column", "question", "--format", "gemini",
+                     "-o", "prefs.gemini.jsonl")
+    assert rc == 0, out
+    assert "columns: preferred <- 'chosen', non_preferred <- 'rejected', user <- 'question'" in out
+    assert "examples: 2 dpo; writing gemini (preference)" in out
+    first = read_jsonl(tmp_path / "prefs.gemini.jsonl")[0]
+    assert first == {"contents": [{"role": "user", "parts": [{"text": "What is 2+2?"}]}],
+                     "completions": [{"score": 1, "completion": {"role": "model", "parts": [{"text": "4"}]}},
+                                     {"score": 0, "completion": {"role": "model", "parts": [{"text": "Probably 5"}]}}]}
+    rc, out, _ = run(capsys, tmp_path, "prefs.gemini.jsonl", "--format", "dpo", "-o", "prefs.jsonl")
+    assert rc == 0 and "2 gemini (preference); 2 converted; writing dpo" in out
+    assert read_jsonl(tmp_path / "prefs.jsonl")[1] == {
+        "input": {"messages": [{"role": "user", "content": "Capital of France?"}]},
+        "preferred_output": [{"role": "assistant", "content": "Paris"}],
+        "non_preferred_output": [{"role": "assistant", "content": "Lyon, I think"}]}
 
 
 def test_an_example_that_cannot_be_converted_is_an_error_naming_its_line(tmp_path, capsys):
