@@ -10,6 +10,7 @@ import typer
 
 from ftops.cli import context
 from ftops.cli.output import EXIT_OK, echo, style
+from ftops.errors import DatasetError
 
 FORMATS = {"chat": "chat", "prompt-completion": "prompt_completion", "gemini": "gemini", "dpo": "dpo"}
 SHOWN_ROWS = 10
@@ -172,12 +173,16 @@ def prepare(
     from ftops.dataset.fixes import FixSettings
     from ftops.dataset.mapping import ColumnOptions
     from ftops.dataset.prepare import PrepareOptions, check_outputs, default_outputs, prepare as run, write
+    from ftops.dataset.fixes import NAMES
     from ftops.dataset.sources import KINDS
 
     if to is not None and to not in FORMATS:
         raise typer.BadParameter(f"{to!r} is not one of {', '.join(FORMATS)}", param_hint="--format")
     if input_format is not None and input_format not in KINDS:
         raise typer.BadParameter(f"{input_format!r} is not one of {', '.join(KINDS)}", param_hint="--input-format")
+    unknown = [name for name in fix if name not in NAMES]
+    if unknown:
+        raise typer.BadParameter(f"unknown fix {unknown[0]!r}; the fixes are {', '.join(NAMES)}", param_hint="--fix")
     if split is None and (stratify or validation_out is not None):
         raise typer.BadParameter("needs --split", param_hint="--stratify" if stratify else "--validation-out")
     if system is not None and system_column is not None:
@@ -194,6 +199,8 @@ def prepare(
                              stratify=stratify, seed=seed)
     base = context.current.directory
     src = base / input_file
+    if not src.is_file():
+        raise DatasetError(f"{input_file}: no such file", hint="check the path (relative paths are from where you run)")
     train_out, valid_out = default_outputs(src, base / out if out else None,
                                            base / validation_out if validation_out else None, split is not None)
     targets = [train_out] + ([valid_out] if valid_out is not None else [])

@@ -116,8 +116,14 @@ class ConvertCounts:
 
 
 def dump_line(example: dict) -> str:
-    """One JSONL line, the way ftops writes every dataset file (key order kept, UTF-8 text unescaped)."""
-    return json.dumps(example, ensure_ascii=False) + "\n"
+    """One JSONL line, the way ftops writes every dataset file: key order kept, text as UTF-8 (escaped only when
+    it holds a lone surrogate, which UTF-8 cannot carry but a JSON escape can)."""
+    line = json.dumps(example, ensure_ascii=False) + "\n"
+    try:
+        line.encode("utf-8")
+    except UnicodeEncodeError:
+        return json.dumps(example) + "\n"
+    return line
 
 
 def temp_beside(target: Path) -> Path:

@@ -165,7 +165,8 @@ def prepare(path: Path, options: PrepareOptions) -> Prepared:
     items, applied, suggested = run_fixes(items, ctx, enabled)
     if not items:
         raise DatasetError(f"{source.path}: the fixes dropped every example; nothing to write")
-    parts = split(items, options.split, seed=options.seed, stratify=options.stratify) if options.split else None
+    parts = (split(items, options.split, seed=options.seed, stratify=options.stratify)
+             if options.split is not None else None)
     formats = dict(Counter(fmt for _, _, fmt in rows))
     converted = sum(n for fmt, n in formats.items() if fmt != working)
     prepared = Prepared(source, mapping, formats, working, output, converted, applied, suggested, items, parts,

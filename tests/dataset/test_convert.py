@@ -177,3 +177,11 @@ def test_a_file_that_cannot_be_converted_names_the_line_and_writes_nothing(tmp_p
         convert_file(src, tmp_path / "pc.jsonl", "prompt_completion")
     assert f"{src}:3: cannot convert to prompt_completion: only one user message" in caught.value.message
     assert list(tmp_path.iterdir()) == [src]
+
+
+def test_text_utf8_cannot_carry_stays_escaped_and_exact(tmp_path):
+    src = tmp_path / "pc.jsonl"
+    src.write_text('{"prompt": "half a pair: \\ud800", "completion": " ok"}\n', encoding="utf-8")
+    convert_file(src, tmp_path / "chat.jsonl", "chat")
+    (line,) = (tmp_path / "chat.jsonl").read_text(encoding="utf-8").splitlines()
+    assert "\\ud800" in line and json.loads(line)["messages"][0]["content"] == "half a pair: \ud800"

@@ -314,6 +314,9 @@ def test_existing_outputs_and_the_input_are_never_overwritten(tmp_path, capsys):
     (["--prompt-column", "ticket", "--completion-column", "category", "--fix", "drop-long"],
      "--fix drop-long needs a limit"),
     (["--prompt-column", "ticket", "--completion-column", "category", "--fix", "tidy"], "unknown fix 'tidy'"),
+    (["--prompt-column", "ticket", "--completion-column", "category", "--split", "0"], "--split 0.0: give the "
+                                                                                      "validation share"),
+    (["--prompt-column", "ticket", "--completion-column", "category", "--split", "0.01"], "leaves no validation example"),
     (["--prompt-column", "ticket", "--completion-column", "category", "--stratify"], "needs --split"),
     (["--prompt-column", "ticket", "--completion-column", "category", "--system", "hi"],
      "prompt/completion examples have none"),
@@ -324,6 +327,11 @@ def test_mistakes_are_one_clear_error(tmp_path, capsys, args, says):
     assert rc == 1
     assert says in out + err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["tickets.csv"]
+
+
+def test_a_missing_input_is_one_clear_error(tmp_path, capsys):
+    rc, _, err = run(capsys, tmp_path, "nope.csv")
+    assert rc == 1 and "error: nope.csv: no such file" in err
 
 
 def test_a_jsonl_input_with_broken_lines_names_them(tmp_path, capsys):
