@@ -340,3 +340,14 @@ def test_a_jsonl_input_with_broken_lines_names_them(tmp_path, capsys):
     rc, _, err = run(capsys, tmp_path, "d.jsonl")
     assert rc == 1
     assert "2 line(s) are not JSON" in err and "line 2: not valid JSON" in err and "line 4: not valid JSON" in err
+
+
+@pytest.mark.parametrize(("content", "says"), [
+    ("prompt,completion\nCafé,ok\n".encode("cp1252"), "not UTF-8 (line 2)"),
+    (b"prompt,completion\na,b\nc,d,e\n", "row 3: 3 cells, but the header names 2 columns"),
+    (b"prompt,prompt\na,b\n", "the header names column 'prompt' twice (columns 1 and 2)"),
+])
+def test_a_table_that_cannot_be_read_says_where(tmp_path, capsys, content, says):
+    (tmp_path / "t.csv").write_bytes(content)
+    rc, _, err = run(capsys, tmp_path, "t.csv")
+    assert rc == 1 and says in err
