@@ -71,6 +71,10 @@ class DatasetError(FtopsError):
     """A dataset file has errors that would make the job fail."""
 
 
+class ConversionError(DatasetError):
+    """One example cannot be converted to another format; the message says what has no equivalent there."""
+
+
 class PlanError(FtopsError):
     """The plan cannot be made or applied (budget exceeded, stale saved plan, ...)."""
 

@@ -1,4 +1,4 @@
-"""`ftops data ...` commands: check datasets before anything is uploaded."""
+"""`ftops data ...` commands: check datasets before anything is uploaded, and prepare them from spreadsheets."""
 
 from __future__ import annotations
 
@@ -8,12 +8,13 @@ from typing import List, Optional
 
 import typer
 
-from ftops.cli import context
+from ftops.cli import context, prepare_cmd
 from ftops.cli.output import EXIT_ERROR, EXIT_OK, echo, emit_json, style, warn
 from ftops.config import CONFIG_NAME, find_root, load_config
 from ftops.errors import DatasetError
 
-app = typer.Typer(help="Check fine-tuning datasets: format, errors, tokens and cost.", no_args_is_help=True)
+app = typer.Typer(help="Check fine-tuning datasets (format, errors, tokens, cost) and prepare them from CSV, TSV, "
+                       "XLSX or JSON.", no_args_is_help=True)
 
 METHODS = ("supervised", "dpo", "reinforcement")
 SHOWN_LINES = 5
@@ -53,12 +54,15 @@ def _print_report(report, model: str | None, role: str) -> None:
     t = report.tokens
     limit = f"; {t.over_limit:,} over the limit" if t.over_limit else ""
     name = f"{report.path}" + (" (validation)" if role == "validation" else "")
-    echo(style(name, bold=True) + f": {report.format}, {report.examples:,} examples, {t.total:,} tokens "
-         f"({t.encoding}; billing {t.billing:,} per epoch; longest example {t.max_per_example:,}{limit})")
-    if role == "validation":
-        echo("  validation data (not trained on or billed)")
+    if any(f.code == "not_jsonl" for f in report.errors):  # a spreadsheet or JSON array: nothing was counted
+        echo(style(name, bold=True) + ": not JSONL")
     else:
-        echo(f"  {report.epochs} epoch(s), {_cost(report.estimated_cost_usd, model)}")
+        echo(style(name, bold=True) + f": {report.format}, {report.examples:,} examples, {t.total:,} tokens "
+             f"({t.encoding}; billing {t.billing:,} per epoch; longest example {t.max_per_example:,}{limit})")
+        if role == "validation":
+            echo("  validation data (not trained on or billed)")
+        else:
+            echo(f"  {report.epochs} epoch(s), {_cost(report.estimated_cost_usd, model)}")
     for finding in report.errors:
         where = f"{report.path}:{finding.line}" if finding.line is not None else f"{report.path}"
         echo(style(f"  error: {where}: [{finding.code}] {finding.message}", fg="red"))
@@ -125,3 +129,6 @@ def check(
              "the validation data shares examples with the training data." if shared_with_validation else
              f"{len(reports)} file(s) OK.")
     return EXIT_ERROR if any(not r.ok for r in reports) or shared_with_validation else EXIT_OK
+
+
+app.command("prepare")(prepare_cmd.prepare)

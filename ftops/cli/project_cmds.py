@@ -39,8 +39,8 @@ def _dataset_messages(ws) -> int:
     for name, roles in ws.reports.items():
         for role, report in roles.items():
             for finding in report.errors:
-                echo(f"error: {report.path}:{finding.line}: [{finding.code}] {finding.message} ({name}.{role})",
-                     err=True)
+                where = f"{report.path}:{finding.line}" if finding.line is not None else f"{report.path}"
+                echo(f"error: {where}: [{finding.code}] {finding.message} ({name}.{role})", err=True)
                 errors += 1
             for warning in report.warnings:
                 lines = f" (lines {', '.join(map(str, warning.lines[:5]))}{'...' if len(warning.lines) > 5 else ''})" \

@@ -2,6 +2,9 @@
 
 ``check_file`` streams a JSONL file through every core, caches the result by content hash under ``.ftops/``,
 and returns a frozen ``FileReport``; ``check_overlap`` finds examples a training and a validation file share.
+
+``convert`` converts examples between the formats providers accept (``convert_example``, ``convert_file``);
+``prepare`` is ``ftops data prepare`` (inputs in ``sources``, columns in ``mapping``, ``fixes``, ``split``).
 """
 
 from ftops.dataset.check import check_file

@@ -13,10 +13,11 @@ from ftops.dataset.formats import METHODS, accepted, fit_problems, sniff
 from ftops.dataset.index import IndexBuilder, Smallest, bucket_bits
 from ftops.dataset.parallel import scan_chunks
 from ftops.dataset.reader import starts_with_bom
-from ftops.dataset.report import FileReport, TokenStats, Warning
+from ftops.dataset.report import FileReport, Finding, TokenStats, Warning
 from ftops.dataset.scan import ChunkResult, ScanSettings
+from ftops.dataset.sources import not_jsonl_message, sniff_kind
 from ftops.errors import DatasetError
-from ftops.filehash import FileDigest
+from ftops.filehash import FileDigest, HashCache
 
 BOM_WARNING = Warning("utf8_bom", "the file starts with a UTF-8 byte-order mark; ftops skips it, other tools may "
                                   "not: save the file without one")
@@ -79,6 +80,20 @@ def _scan_or_load(path: Path, method: str, info, cache_dir: Path | None) -> File
         lookup.close()
 
 
+def _not_jsonl(path: Path, cache_dir: Path | None) -> FileReport | None:
+    """A CSV, XLSX or JSON-array file is one error saying what it is and how to convert it, instead of an
+    "invalid JSON" error per line."""
+    message = not_jsonl_message(path)
+    if message is None:
+        return None
+    try:
+        digest = HashCache(cache_dir).digest(path)
+    except OSError as exc:
+        raise DatasetError(f"{path}: cannot read it ({exc.strerror or exc})") from None
+    return FileReport(path=path, sha256=digest.sha256, bytes=digest.bytes, format=sniff_kind(path), examples=0,
+                      errors=[Finding(None, "not_jsonl", message)])
+
+
 def check_file(path: Path, *, info: ModelInfo | None = None, method: str = "supervised",
                n_epochs: int | str | None = "auto", default_epochs: str = "auto", price: float | None = None,
                cache_dir: Path | None = None, role: str = "training", min_examples: int = 10) -> FileReport:
@@ -89,6 +104,9 @@ def check_file(path: Path, *, info: ModelInfo | None = None, method: str = "supe
     path = Path(path)
     if not path.is_file():
         raise DatasetError(f"{path}: no such file", hint="check the path (relative paths are from where you run)")
+    not_jsonl = _not_jsonl(path, cache_dir)
+    if not_jsonl is not None:
+        return not_jsonl
     report = _scan_or_load(path, method, info, cache_dir)
     size_errors, size_warnings = advice.size_problems(report.examples, role, min_examples)
     epochs = cost.resolve_epochs(report.examples, n_epochs, default_epochs)

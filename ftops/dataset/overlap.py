@@ -16,7 +16,9 @@ def check_overlap(train: FileReport, valid: FileReport, *, cache_dir: Path | Non
     ``both_training``, two training files are compared instead: shared examples are then only worth knowing.
 
     Uses the example indexes a check_file with the same ``cache_dir`` left there; without them, re-reads both
-    files from ``report.path`` (hashing only)."""
+    files from ``report.path`` (hashing only). A file without examples (or not JSONL) shares none."""
+    if not train.examples or not valid.examples:
+        return []
     with cache.work_dir(cache_dir) as work:
         indexes = []
         for name, report in (("train", train), ("valid", valid)):

@@ -7,8 +7,10 @@ ranges, and only one line at a time is in memory.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 BOM = b"\xef\xbb\xbf"
 _WHITESPACE = frozenset(b" \t\r\n\x0b\x0c")  # what bytes.strip() strips
@@ -60,3 +62,15 @@ def head_lines(path: Path, max_lines: int, max_bytes: int) -> Iterator[bytes]:
 def starts_with_bom(path: Path) -> bool:
     with open(path, "rb") as fh:
         return fh.read(len(BOM)) == BOM
+
+
+def _no_constants(name: str):
+    raise ValueError(f"{name} is not JSON")
+
+
+def loads_exact(text: bytes | bytearray | memoryview | str) -> Any:
+    """Parse JSON for rewriting it: integers of any size are kept exactly (orjson turns those past 64 bits into
+    floats) and NaN/Infinity are refused. Raises ValueError (UnicodeDecodeError for bytes that are not UTF-8)."""
+    if not isinstance(text, str):
+        text = bytes(text).decode("utf-8")
+    return json.loads(text, parse_constant=_no_constants)

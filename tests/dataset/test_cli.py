@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from ftops.cli.main import main
 from tests.dataset.support import chat, with_rows, write_lines
 
@@ -100,3 +102,39 @@ def test_inside_a_project_results_are_cached_under_dot_ftops(tmp_path, capsys, m
     first = run(capsys, "train.jsonl", "--json")
     assert list((tmp_path / ".ftops" / "dataset").glob("*.json"))
     assert run(capsys, "train.jsonl", "--json") == first
+
+
+def _xlsx(path):
+    openpyxl = pytest.importorskip("openpyxl")
+    book = openpyxl.Workbook()
+    book.active.append(["prompt", "completion"])
+    book.active.append(["a", "b"])
+    book.save(path)
+
+
+@pytest.mark.parametrize(("name", "write", "what"), [
+    ("train.csv", lambda p: p.write_text("prompt,completion\n" + "a,b\n" * 20), "a CSV file"),
+    ("train.tsv", lambda p: p.write_text("prompt\tcompletion\n" + "a\tb\n" * 20), "a TSV file"),
+    ("train.json", lambda p: p.write_text(json.dumps([chat(i) for i in range(20)], indent=2)), "a JSON array"),
+    ("train.xlsx", _xlsx, "an Excel workbook (.xlsx)"),
+])
+def test_a_spreadsheet_or_json_array_is_named_with_the_command_that_converts_it(tmp_path, capsys, name, write, what):
+    path = tmp_path / name
+    write(path)
+    rc, out, _ = run(capsys, str(path), "--json")
+    assert rc == 1
+    (report,) = json.loads(out)["files"]
+    assert [e["code"] for e in report["errors"]] == ["not_jsonl"]  # not one invalid_json error per line
+    assert f"this is {what}, not JSONL" in report["errors"][0]["message"]
+    assert f"`ftops data prepare {name} -o train.jsonl`" in report["errors"][0]["message"]
+    rc, out, _ = run(capsys, str(path))
+    assert rc == 1 and f"{path}: not JSONL\n" in out and "[not_jsonl]" in out and "invalid_json" not in out
+
+
+def test_a_spec_whose_training_file_is_a_csv_fails_validate_naming_the_prepare_command(project):
+    project.write("data/a.csv", "prompt,completion\n" + "".join(f"q{i},a{i}\n" for i in range(20)))
+    project.spec("a", training_file="../data/a.csv")
+    result = project.run("validate")
+    assert result.rc == 1
+    assert "error: data/a.csv: [not_jsonl] this is a CSV file, not JSONL" in result.err  # a file-wide error: no line
+    assert "`ftops data prepare a.csv -o a.jsonl`" in result.err
