@@ -62,9 +62,10 @@ def _register() -> None:
         return
     _registered.append(True)
     # Imported here so that `import ftops` stays light; the order below is the order in --help.
-    from ftops.cli import data_cmd, emulator_cmd, project_cmds
+    from ftops.cli import data_cmd, emulator_cmd, graph_cmd, project_cmds
 
     project_cmds.register(app)
+    app.command()(graph_cmd.graph)
     app.add_typer(data_cmd.app, name="data")
     app.add_typer(emulator_cmd.app, name="emulator")
 
