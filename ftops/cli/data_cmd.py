@@ -49,12 +49,14 @@ def _cost(usd: float | None, model: str | None) -> str:
     return f"est. cost ${usd:,.2f} on {model}" if usd >= 1 else f"est. cost ${usd:.4f} on {model}"
 
 
-def _print_report(report, model: str | None, role: str) -> None:
+def _print_report(report, model: str | None, role: str, note: str = "") -> None:
     t = report.tokens
     limit = f"; {t.over_limit:,} over the limit" if t.over_limit else ""
     name = f"{report.path}" + (" (validation)" if role == "validation" else "")
     echo(style(name, bold=True) + f": {report.format}, {report.examples:,} examples, {t.total:,} tokens "
          f"({t.encoding}; billing {t.billing:,} per epoch; longest example {t.max_per_example:,}{limit})")
+    if note:
+        echo(f"  {note}")
     if role == "validation":
         echo("  validation data (not trained on or billed)")
     else:
@@ -72,17 +74,21 @@ def check(
     validation: List[Path] = typer.Option([], "--validation", help="a JSONL validation file (repeatable): checked "
                                           "as validation data and for examples shared with the training files",
                                           show_default=False),
-    model: Optional[str] = typer.Option(None, "--model", help="base model: sets tokenizer, token limit and price"),
-    method: str = typer.Option("supervised", "--method", help="supervised | dpo | reinforcement"),
+    model: Optional[str] = typer.Option(None, "--model", help="base model: sets tokenizer, token limit and price "
+                                        "[default: in a project, the base model of the spec that uses the file]"),
+    method: Optional[str] = typer.Option(None, "--method", help="supervised | dpo | reinforcement [default: in a "
+                                         "project, the method of the spec that uses the file; else supervised]"),
     n_epochs: str = typer.Option("auto", "--n-epochs", help="'auto' (the service's default rule) or 1-50"),
     as_json: bool = typer.Option(False, "--json", help="print JSON instead of text"),
 ) -> int:
     """Check datasets offline: format, errors with line numbers, advice, tokens and estimated cost.
 
-    Exits 1 when any file has errors. Shared examples are reported: among training files, and training/validation."""
+    Exits 1 when any file has errors. Shared examples are reported: among training files, and training/validation.
+    Inside a project, a file a spec uses is checked as that spec uses it (method, base model, training or
+    validation) unless --model or --method says otherwise."""
     from ftops.dataset import check_file, check_overlap
 
-    if method not in METHODS:
+    if method is not None and method not in METHODS:
         raise typer.BadParameter(f"{method!r} is not one of {', '.join(METHODS)}", param_hint="--method")
     epochs = _n_epochs(n_epochs)
     cache_dir, prices = _project()
@@ -91,20 +97,31 @@ def check(
     for f, _ in given:  # all of them before the first (maybe long) scan
         if not (base / f).is_file():
             raise DatasetError(f"{f}: no such file", hint="check the path (relative paths are from where you run)")
-    reports = [check_file(base / f, model=model, method=method, n_epochs=epochs, cache_dir=cache_dir,
-                          price_overrides=prices, role=role).with_path(f) for f, role in given]
-    roles = [role for _, role in given]
+    usages = {}
+    if cache_dir is not None and model is None and method is None:  # in a project, and told nothing else
+        from ftops.cli.data_usage import dataset_usages
+
+        known = dataset_usages(cache_dir.parent)
+        usages = {i: known[(base / f).resolve()] for i, (f, _) in enumerate(given) if (base / f).resolve() in known}
+    settings = [(u.role, u.model, u.method, u.n_epochs if n_epochs == "auto" else epochs) if (u := usages.get(i))
+                else (role, model, method or "supervised", epochs) for i, (_, role) in enumerate(given)]
+    reports = [check_file(base / f, model=m, method=how, n_epochs=n, cache_dir=cache_dir, price_overrides=prices,
+                          role=role).with_path(f) for (f, _), (role, m, how, n) in zip(given, settings)]
+    roles = [role for role, *_ in settings]
     trains = [r for r, role in zip(reports, roles) if role == "training"]
     valids = [r for r, role in zip(reports, roles) if role == "validation"]
     pairs = list(combinations(trains, 2)) + [(t, v) for v in valids for t in trains]
     overlaps = [(a, b, w) for a, b in pairs
                 for w in check_overlap(a.with_path(base / a.path), b.with_path(base / b.path), cache_dir=cache_dir)]
     if as_json:
-        emit_json({"files": [{**r.to_json(), "role": role} for r, role in zip(reports, roles)],
+        emit_json({"files": [{**r.to_json(), "role": role, "spec": usages[i].spec if i in usages else None}
+                             for i, (r, role) in enumerate(zip(reports, roles))],
                    "overlap": [{"files": [str(a.path), str(b.path)], **w.to_json()} for a, b, w in overlaps]})
     else:
-        for report, role in zip(reports, roles):
-            _print_report(report, model, role)
+        for i, (report, (role, used_model, *_)) in enumerate(zip(reports, settings)):
+            note = (f"checked as spec {usages[i].spec}'s {role} file ({usages[i].method}"
+                    f"{', ' + used_model if used_model else ''})") if i in usages else ""
+            _print_report(report, used_model, role, note)
         for a, b, w in overlaps:
             echo(style(f"warning: [{w.code}] {b.path} shares examples with {a.path}: {w.message}{_lines(w.lines)}",
                        fg="yellow"))
