@@ -67,11 +67,14 @@ def _register() -> None:
         return
     _registered.append(True)
     # Imported here so that `import ftops` stays light; the order below is the order in --help.
-    from ftops.cli import data_cmd, emulator_cmd, project_cmds
+    from ftops.cli import completion_cmd, data_cmd, emulator_cmd, graph_cmd, init_cmd, project_cmds
 
+    app.command()(init_cmd.init)
     project_cmds.register(app)
+    app.command()(graph_cmd.graph)
     app.add_typer(data_cmd.app, name="data")
     app.add_typer(emulator_cmd.app, name="emulator")
+    app.command()(completion_cmd.completion)
 
 
 def report_error(exc: FtopsError) -> int:
@@ -94,6 +97,9 @@ def report_bug(exc: BaseException) -> int:
 def main(argv: list[str] | None = None, *, runtime: context.Runtime | None = None) -> int:
     """Run the CLI and return its exit code (used by ``run`` and by tests, which may inject a runtime)."""
     _register()
+    from ftops.cli.completion_cmd import prepare
+
+    prepare()  # a shell asking for completions (see `ftops completion`)
     context.current = context.Invocation(runtime=runtime or context.Runtime())
     try:
         result = app(args=argv, prog_name="ftops", standalone_mode=False)

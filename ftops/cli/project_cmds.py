@@ -10,6 +10,7 @@ from typing import List, Optional
 import typer
 
 from ftops.cli import context
+from ftops.cli.completion_cmd import complete_spec_names
 from ftops.cli.output import EXIT_CHANGES, EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, echo, emit_json, use_colour, warn
 from ftops.config import find_root
 from ftops.errors import ConfigError, PlanError
@@ -108,7 +109,8 @@ def plan(
     detailed_exitcode: bool = typer.Option(False, "--detailed-exitcode",
                                            help="Exit 0 with no changes, 2 with changes, 1 on error."),
     no_refresh: bool = typer.Option(False, "--no-refresh", help="Plan from the lockfile alone; no credentials."),
-    target: Optional[List[str]] = typer.Option(None, "--target", "-t", help="Only these specs (repeatable)."),
+    target: Optional[List[str]] = typer.Option(None, "--target", "-t", help="Only these specs (repeatable).",
+                                               autocompletion=complete_spec_names),
     prune: bool = typer.Option(False, "--prune", help="Plan deleting models of removed specs (never protected)."),
 ) -> int:
     """Show what apply would change, why, and what it would cost."""
@@ -148,7 +150,8 @@ def apply(
     auto_approve: bool = typer.Option(False, "--auto-approve", "-y", help="Do not ask for confirmation."),
     wait: bool = typer.Option(False, "--wait", help="Follow jobs until they finish and record their models."),
     prune: bool = typer.Option(False, "--prune", help="Delete models of removed specs (never protected ones)."),
-    target: Optional[List[str]] = typer.Option(None, "--target", "-t", help="Only these specs (repeatable)."),
+    target: Optional[List[str]] = typer.Option(None, "--target", "-t", help="Only these specs (repeatable).",
+                                               autocompletion=complete_spec_names),
     lock_timeout: float = typer.Option(0.0, "--lock-timeout", help="Wait this long for another apply to finish."),
     wait_timeout: Optional[float] = typer.Option(None, "--wait-timeout", help="Stop following jobs after this "
                                                  "many seconds (they keep running)."),
@@ -260,7 +263,8 @@ def status(json_out: bool = typer.Option(False, "--json", help="Machine-readable
     return EXIT_OK
 
 
-def output(name: Optional[str] = typer.Argument(None, help="A spec name; all models when omitted."),
+def output(name: Optional[str] = typer.Argument(None, help="A spec name; all models when omitted.",
+                                               autocompletion=complete_spec_names),
            json_out: bool = typer.Option(False, "--json", help="Machine-readable output.")) -> int:
     """Print pinned model names (one name: just the model, for scripts)."""
     from ftops.config import load_config, require_project

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ftops import tokens
 from ftops.dataset.index import Smallest
 from ftops.dataset.prompt_completion import PromptCompletionStats
 from ftops.dataset.report import Finding, Warning
@@ -9,6 +10,9 @@ from ftops.dataset.tally import CAP, Tally
 
 MIN_EXAMPLES = 10  # the API refuses fewer
 RECOMMENDED_EXAMPLES = 50  # the guide: 50-100 to see an improvement
+RECOMMENDED_PER_CLASS = 100  # the legacy guide: at least ~100 examples per class
+SHOWN_CLASSES = 10
+TRAINING_ONLY = frozenset({"small_classes"})  # advice about a training file's size, not a validation file's
 
 _MESSAGES = {
     "unrecognized_key": "{n:,} example(s) have top-level keys the API does not read (line {line}: {detail})",
@@ -85,7 +89,46 @@ def stop_sequence(common_ending: str | None) -> str:
     return ending[i:]
 
 
-def prompt_completion_advice(pc: PromptCompletionStats) -> list[Warning]:
+def _shown(items: list[tuple[str, object]], unit: str = "") -> str:
+    text = ", ".join(f"{label!r}: {n}{unit}" for label, n in items[:SHOWN_CLASSES])
+    return text + (", ..." if len(items) > SHOWN_CLASSES else "")
+
+
+def label_text(label: str, stop: str, *, chat: bool) -> str:
+    """What the model must write for a class: the label without the common stop sequence. A completion keeps
+    its leading space (it is part of the token the model writes after the prompt); a chat answer does not."""
+    if stop and label.endswith(stop) and label != stop:
+        label = label[:-len(stop)]
+    return label.strip() if chat else label.rstrip() or label
+
+
+def classification_advice(classes: dict[str, int], encoding: str, *, stop: str = "",
+                          chat: bool = False) -> list[Warning]:
+    """The legacy guide's advice for classification: hold out every class, single-token labels (answer with
+    max_tokens=1, read class probabilities from logprobs), about 100 examples per class."""
+    top = sorted(classes.items(), key=lambda kv: (-kv[1], kv[0]))
+    out = [Warning("classification_task", f"this looks like classification with {len(top)} classes "
+                                          f"({_shown(top)}); hold out a validation file with every class and "
+                                          "judge the model by per-class accuracy/F1, not by loss")]
+    enc = tokens.get_encoding(encoding)
+    lengths = {label: len(enc.encode_ordinary(label_text(label, stop, chat=chat))) for label in classes}
+    multi = sorted(((label, n) for label, n in lengths.items() if n > 1), key=lambda kv: (-kv[1], kv[0]))
+    if multi:
+        out.append(Warning("multi_token_labels", f"{len(multi)} of {len(top)} class labels are more than one token "
+                                                 f"({_shown(multi, ' tokens')}); with single-token labels the model "
+                                                 "answers with max_tokens=1 and logprobs give each class's "
+                                                 "probability"))
+    small = [(label, n) for label, n in top if n < RECOMMENDED_PER_CLASS]
+    if small:
+        small.sort(key=lambda kv: (kv[1], kv[0]))
+        out.append(Warning("small_classes", f"{len(small)} of {len(top)} classes have fewer than "
+                                            f"{RECOMMENDED_PER_CLASS} examples ({_shown(small)}); about "
+                                            f"{RECOMMENDED_PER_CLASS} examples per class are recommended"))
+    return out
+
+
+def prompt_completion_advice(pc: PromptCompletionStats, classes: dict[str, int] | None,
+                             encoding: str) -> list[Warning]:
     if pc.examples < 2:
         return []
     out = []
@@ -93,13 +136,8 @@ def prompt_completion_advice(pc: PromptCompletionStats) -> list[Warning]:
         out.append(Warning("no_prompt_separator", "prompts do not end with a common separator; end every prompt "
                                                   "with the same string that appears nowhere else (e.g. "
                                                   "'\\n\\n###\\n\\n') so the model knows where the prompt stops"))
-    classes = pc.classes()
     if classes:
-        top = sorted(classes.items(), key=lambda kv: (-kv[1], kv[0]))
-        shown = ", ".join(f"{label!r}: {n}" for label, n in top[:10]) + (", ..." if len(top) > 10 else "")
-        out.append(Warning("classification_task", f"this looks like classification with {len(top)} classes "
-                                                  f"({shown}); hold out a validation file with every class and "
-                                                  "judge the model by per-class accuracy/F1, not by loss"))
+        out += classification_advice(classes, encoding, stop=stop_sequence(pc.completion_suffix))
     elif not stop_sequence(pc.completion_suffix):
         out.append(Warning("no_stop_sequence", "completions do not end with a common stop sequence; end every "
                                                "completion with the same marker (e.g. '\\n' or ' END') and pass "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ftops.dataset.labels import final_answer
 from ftops.dataset.messages import SYSTEM_ROLES, check_messages, check_tools, is_blank_text
 
 TOP_LEVEL_KEYS = frozenset({"messages", "tools", "parallel_tool_calls", "functions"})
@@ -34,3 +35,4 @@ def check(example: dict, line: int, out) -> None:
         out.warnings.add("missing_user_message", line)
     if not SYSTEM_ROLES.intersection(roles):
         out.warnings.add("missing_system_message", line)
+    out.labels.add(final_answer(messages))

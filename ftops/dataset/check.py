@@ -46,8 +46,11 @@ def _report(path: Path, digest: FileDigest, detected: str, settings: ScanSetting
     warnings += advice.warnings_from(totals.warnings, shaped=totals.shaped, limit=settings.limit,
                                      max_tokens=totals.max_tokens)
     warnings += advice.duplicate_warnings(duplicates)
+    classes = totals.labels.classes()
     if settings.format == "prompt_completion":
-        warnings += advice.prompt_completion_advice(totals.pc)
+        warnings += advice.prompt_completion_advice(totals.pc, classes, settings.encoding)
+    elif settings.format == "chat" and classes:
+        warnings += advice.classification_advice(classes, settings.encoding, chat=True)
     tokens = TokenStats(settings.encoding, totals.total, totals.billing, totals.max_tokens,
                         totals.warnings.count("over_token_limit"))
     return FileReport(path=path, sha256=digest.sha256, bytes=digest.bytes, format=detected,
@@ -111,5 +114,6 @@ def check_file(path: Path, *, info: ModelInfo | None = None, method: str = "supe
     size_errors, size_warnings = advice.size_problems(report.examples, role, min_examples)
     epochs = cost.resolve_epochs(report.examples, n_epochs, default_epochs)
     estimate = cost.estimate_cost(report.tokens.billing, epochs, price) if role == "training" else None
+    warnings = [w for w in report.warnings if role == "training" or w.code not in advice.TRAINING_ONLY]
     return replace(report, path=path, errors=fit_problems(report.format, method, info) + size_errors + report.errors,
-                   warnings=size_warnings + report.warnings, epochs=epochs, estimated_cost_usd=estimate)
+                   warnings=size_warnings + warnings, epochs=epochs, estimated_cost_usd=estimate)

@@ -13,6 +13,7 @@ from pathlib import Path
 from ftops import tokens
 from ftops.dataset.formats import CHECKS
 from ftops.dataset.index import add_to_parts, example_hash, line_hash, new_parts
+from ftops.dataset.labels import Labels
 from ftops.dataset.prompt_completion import PromptCompletionStats
 from ftops.dataset.reader import iter_lines, strip_view
 from ftops.dataset.tally import Tally
@@ -39,6 +40,7 @@ class ChunkResult:
         self.billing = 0
         self.max_tokens = 0
         self.pc = PromptCompletionStats()
+        self.labels = Labels()  # the answers, to recognise classification (chat and prompt/completion)
         self.parts = new_parts(bucket_bits)
 
     def merge(self, other: ChunkResult) -> None:
@@ -46,6 +48,7 @@ class ChunkResult:
         self.errors.merge(other.errors, self.lines)
         self.warnings.merge(other.warnings, self.lines)
         self.pc.merge(other.pc)
+        self.labels.merge(other.labels)
         self.lines += other.lines
         self.examples += other.examples
         self.shaped += other.shaped

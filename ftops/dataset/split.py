@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from ftops.dataset.fixes import Item
 from ftops.dataset.index import example_hash
-from ftops.dataset.prompt_completion import PromptCompletionStats
+from ftops.dataset.labels import Labels
 from ftops.errors import DatasetError
 
 
@@ -49,10 +49,10 @@ def classes_of(items: list[Item]) -> dict[str, int] | None:
     labels = [label_of(i.example) for i in items]
     if not labels or any(label is None for label in labels):
         return None
-    stats = PromptCompletionStats()
+    counts = Labels()
     for label in labels:
-        stats.add("", label)
-    return stats.classes()
+        counts.add(label)
+    return counts.classes()
 
 
 def _take(groups: list[list[Item]], target: int, rng: random.Random) -> set[int]:

@@ -1,8 +1,9 @@
 """The plan as a pull-request comment (GitHub-flavoured markdown).
 
 The first line is a hidden marker, so a workflow finds its own comment and updates it in place. Then what a
-reviewer needs first: the summary, errors and warnings, one table row per action and the total; then one
-collapsible ``<details>`` per spec. GitHub refuses comments over 65,536 characters, so the details (and, for a
+reviewer needs first: the summary, errors and warnings, one table row per action and the total; when a change
+touches a spec that other specs continue from, a Mermaid graph of that family; then one collapsible
+``<details>`` per spec. GitHub refuses comments over 65,536 characters, so the details (and, for a
 very large plan, the table rows) are cut with a note once the comment would pass ``LIMIT``.
 """
 
@@ -133,11 +134,28 @@ def _fit(parts: list[str], room: int, what: str, sep: str, header: str = "") -> 
     return block + ("\n" + CUT_NOTE.format(n=left, what=what) if left else "")
 
 
+def _family_graph(plan: Plan, ws: Workspace) -> str:
+    """A Mermaid graph of the specs that continue from a spec this plan touches (they retrain after it); empty
+    when no touched spec has children."""
+    touched = {a.spec for a in plan.actions}
+    parents = sorted(name for name in touched if any(s.parent == name for s in ws.specs))
+    if not parents:
+        return ""
+    from ftops import graph
+
+    whole = graph.build(ws.specs, ws.lock, {n: p.type for n, p in ws.config.providers.items()})
+    chart = graph.mermaid(graph.subgraph(whole, graph.family(whole, parents)), changed=touched)
+    block = (f"**Specs that continue from {', '.join(code(p) for p in parents)}** (changed ones in bold outline; "
+             f"children retrain after their parent)\n\n```mermaid\n{chart}```")
+    return block if len(block) < LIMIT // 4 else ""
+
+
 def render_markdown(plan: Plan, ws: Workspace) -> str:
     """Heading, notices, table and total always come first; notices, rows and details are cut to fit LIMIT."""
-    heading, tail = _heading(plan, ws), _tail(plan)
+    heading, tail, family = _heading(plan, ws), _tail(plan), _family_graph(plan, ws)
     notices = _fit([_notice(n) for n in plan.notices], LIMIT // 4, "notices", "\n")
-    rows = _fit([_row(a) for a in plan.actions], LIMIT - len(heading + notices + tail), "actions", "\n", HEADER)
+    rows = _fit([_row(a) for a in plan.actions], LIMIT - len(heading + notices + tail + family), "actions", "\n",
+                HEADER)
     by_spec = [_details(spec, list(group)) for spec, group in groupby(plan.actions, key=lambda a: a.spec)]
-    details = _fit(by_spec, LIMIT - len(heading + notices + rows + tail), "specs' details", "\n\n")
-    return "\n".join(part.strip("\n") + "\n" for part in (heading, notices, rows, tail, details) if part)
+    details = _fit(by_spec, LIMIT - len(heading + notices + rows + tail + family), "specs' details", "\n\n")
+    return "\n".join(part.strip("\n") + "\n" for part in (heading, notices, rows, tail, family, details) if part)
