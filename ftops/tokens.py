@@ -208,7 +208,8 @@ def count_example(example: dict, enc: tiktoken.Encoding) -> int:
         return total
     if "input" in example and isinstance(example.get("input"), dict):
         inp = example["input"]
-        total = count_messages(inp.get("messages") or [], enc)
+        messages = inp.get("messages")
+        total = count_messages(messages if isinstance(messages, list) else [], enc)
         if "tools" in inp:
             total += _count_repeated(_text_of(inp["tools"]), enc)
         for key in ("preferred_output", "non_preferred_output"):

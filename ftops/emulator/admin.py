@@ -1,19 +1,20 @@
-"""The ``/_emulator`` admin endpoints (no auth, never faulted): clock, state dump, faults, forced failures."""
+"""The ``/_emulator`` admin endpoints (no auth, never faulted), the same for every dialect: clock, state dump,
+faults, forced failures, model dates. Bodies are JSON; a Content-Type header is not required."""
 
 from __future__ import annotations
 
 import datetime as dt
 
-from ftops.emulator import catalog
-from ftops.emulator import files, jobs, jobs_api, models, uploads
+from ftops.emulator import jobs, modeltable
 from ftops.emulator.apierror import bad_request, not_found
 from ftops.emulator.faults import Faults
 from ftops.emulator.httpio import Request
+from ftops.emulator.router import route
 from ftops.emulator.state import Tx
 
 
 def clock(tx: Tx, req: Request) -> dict:
-    advance = req.json(required=False).get("advance", 0)
+    advance = req.json(required=False, lenient=True).get("advance", 0)
     if not isinstance(advance, (int, float)) or isinstance(advance, bool) or advance < 0:
         raise bad_request("'advance' must be a non-negative number of seconds.", param="advance")
     if advance:
@@ -25,15 +26,10 @@ def clock(tx: Tx, req: Request) -> dict:
 
 
 def state(tx: Tx, req: Request) -> dict:
-    return {
-        "now": int(tx.now),
-        "files": [files.view(r) for r in sorted(tx.data["files"].values(), key=lambda r: r["seq"])],
-        "uploads": [uploads.view(tx, r) for r in tx.data["uploads"].values()],
-        "jobs": [jobs_api.view(tx, j) for j in sorted(tx.data["jobs"].values(), key=lambda j: j["seq"])],
-        "models": [m for m in models.list_models(tx, req)["data"] if m["id"].startswith("ft:")],
-        "model_overrides": tx.data["model_overrides"],
-        "fail_next": tx.data["fail_next"],
-    }
+    from ftops.emulator.dialects import dialect
+
+    return {"now": int(tx.now), "api": tx.cfg.api, **dialect(tx.cfg.api).state(tx),
+            "model_overrides": tx.data["model_overrides"], "fail_next": tx.data["fail_next"]}
 
 
 def _error(body: dict, default_code: str) -> dict:
@@ -42,16 +38,20 @@ def _error(body: dict, default_code: str) -> dict:
 
 
 def fail_job(tx: Tx, req: Request) -> dict:
-    job = jobs_api.get_job(tx, req.params["id"])
-    status = jobs.status(job, tx.now)
-    if status in jobs.TERMINAL:
-        raise bad_request(f"Job {job['id']} is already {status}.")
-    jobs.fail(tx, job, tx.now, _error(req.json(required=False), "server_error"))
-    return jobs_api.view(tx, job)
+    job = tx.data["jobs"].get(req.params["id"])
+    if job is None:
+        raise not_found(f"No job {req.params['id']!r}.", param="id")
+    phase = jobs.phase(job, tx.now)
+    if phase in jobs.TERMINAL:
+        raise bad_request(f"Job {job['id']} is already {phase}.")
+    from ftops.emulator.dialects import dialect
+
+    jobs.fail(tx, job, tx.now, _error(req.json(required=False, lenient=True), "server_error"))
+    return dialect(tx.cfg.api).job_view(tx, job)
 
 
 def fail_next(tx: Tx, req: Request) -> dict:
-    body = req.json(required=False)
+    body = req.json(required=False, lenient=True)
     count = body.get("count", 1)
     if not isinstance(count, int) or isinstance(count, bool) or count < 0:
         raise bad_request("'count' must be a non-negative integer.", param="count")
@@ -61,23 +61,36 @@ def fail_next(tx: Tx, req: Request) -> dict:
 
 
 def set_model(tx: Tx, req: Request) -> dict:
-    body = req.json()
+    body = req.json(lenient=True)
     model_id, date = body.get("id"), body.get("shutdown_date")
-    if not isinstance(model_id, str) or model_id not in models.base_ids():
-        raise not_found(f"No base model {model_id!r} in the catalog.", param="id")
+    if not isinstance(model_id, str) or model_id not in modeltable.base_ids(tx.cfg.api):
+        raise not_found(f"No base model {model_id!r} in the {tx.cfg.api} table.", param="id")
     if date is not None:
         try:
             dt.date.fromisoformat(str(date))
         except ValueError:
             raise bad_request("'shutdown_date' must be YYYY-MM-DD or null.", param="shutdown_date") from None
-    tx.data["model_overrides"][catalog.lookup(model_id).name] = date
+    tx.data["model_overrides"][modeltable.table(tx.cfg.api).lookup(model_id).name] = date
     tx.touch()
-    return models.find(tx, model_id)
+    return {"id": model_id, "shutdown_date": modeltable.shutdown_date(tx, model_id)}
 
 
 def set_faults(faults: Faults, req: Request) -> dict:
-    body = req.json(required=False)
+    body = req.json(required=False, lenient=True)
     try:
         return faults.configure(body.get("rate", faults.rate), body.get("kinds"), body.get("seed", faults.seed))
     except (TypeError, ValueError) as exc:
         raise bad_request(str(exc)) from None
+
+
+def rules(faults: Faults):
+    return [
+        route("GET", "/_emulator/clock", clock),
+        route("POST", "/_emulator/clock", clock),
+        route("GET", "/_emulator/state", state),
+        route("GET", "/_emulator/faults", lambda tx, req: faults.describe()),
+        route("POST", "/_emulator/faults", lambda tx, req: set_faults(faults, req)),
+        route("POST", "/_emulator/jobs/<id>/fail", fail_job),
+        route("POST", "/_emulator/models", set_model),
+        route("POST", "/_emulator/fail-next", fail_next),
+    ]

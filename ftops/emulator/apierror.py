@@ -1,4 +1,4 @@
-"""OpenAI's error envelope: the one exception every handler raises for a client-visible failure."""
+"""The one exception every handler raises for a client-visible failure; each dialect renders it its own way."""
 
 from __future__ import annotations
 
@@ -19,9 +19,6 @@ class ApiError(Exception):
         self.code = code
         self.type = type or _TYPES.get(status, "invalid_request_error")
         self.headers = headers or {}
-
-    def body(self) -> dict:
-        return {"error": {"message": self.message, "type": self.type, "param": self.param, "code": self.code}}
 
 
 def bad_request(message: str, param: str | None = None, code: str | None = None) -> ApiError:

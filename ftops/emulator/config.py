@@ -7,7 +7,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 FAULT_KINDS = ("429", "500", "503", "drop", "slow", "drop_after")
-APIS = ("openai",)  # the wire dialects this emulator speaks
 
 
 @dataclass(frozen=True)
@@ -27,8 +26,10 @@ class EmulatorConfig:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "state_dir", Path(self.state_dir))
-        if self.api not in APIS:
-            raise ValueError(f"unknown api {self.api!r}; the emulator speaks {', '.join(APIS)}")
+        from ftops.emulator.dialects import DIALECTS
+
+        if self.api not in DIALECTS:
+            raise ValueError(f"unknown api {self.api!r}; the emulator speaks {', '.join(DIALECTS)}")
         if not 0.0 <= float(self.fault_rate) <= 1.0:
             raise ValueError(f"fault_rate must be in [0, 1], got {self.fault_rate}")
         if self.fault_kinds is not None:

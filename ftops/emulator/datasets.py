@@ -1,4 +1,4 @@
-"""Server-side checks of training/validation file contents, run while a job is ``validating_files``.
+"""Server-side checks of training/validation file contents, run while a job is validating.
 
 Deliberately modest (ftops has its own, richer client-side checker): JSON per line, the row shape the
 method and base model need, at least 10 training examples, and no example shared between the training and
@@ -12,7 +12,7 @@ import json
 from dataclasses import dataclass
 
 from ftops import tokens
-from ftops.emulator import catalog
+from ftops.catalog import ModelInfo
 from ftops.dataset.index import example_hash  # the checker's notion of "the same example"
 
 MIN_EXAMPLES = 10
@@ -59,9 +59,10 @@ def _shape_problem(example: dict, method: str, prompt_completion: bool) -> str |
     return None
 
 
-def load(content: bytes, *, param: str, method: str, base: str) -> Dataset:
-    """Parse and check one file; raise ``FileProblem`` naming the first bad line."""
-    info = catalog.lookup(base)
+def load(content: bytes, *, param: str, method: str, info: ModelInfo) -> Dataset:
+    """Parse and check one file for a job on the base model ``info``; raise ``FileProblem`` naming the first bad
+    line."""
+    base = info.name
     prompt_completion = "prompt_completion" in info.formats
     enc = tokens.get_encoding(info.encoding)
     code = f"invalid_{param}"
@@ -91,14 +92,15 @@ def load(content: bytes, *, param: str, method: str, base: str) -> Dataset:
     return Dataset(examples=examples, tokens=counts)
 
 
-def check(training: bytes, validation: bytes | None, *, method: str, base: str) -> Dataset:
-    """The training dataset, or ``FileProblem`` with the job error OpenAI would report."""
-    train = load(training, param="training_file", method=method, base=base)
-    if len(train.examples) < MIN_EXAMPLES:
+def check(training: bytes, validation: bytes | None, *, method: str, info: ModelInfo,
+          min_examples: int = MIN_EXAMPLES) -> Dataset:
+    """The training dataset, or ``FileProblem`` with the job error the provider would report."""
+    train = load(training, param="training_file", method=method, info=info)
+    if len(train.examples) < min_examples:
         raise FileProblem(f"Training file has {len(train.examples)} example(s), but it must contain at least "
-                          f"{MIN_EXAMPLES} examples.", "training_file", "invalid_n_examples")
+                          f"{min_examples} examples.", "training_file", "invalid_n_examples")
     if validation is not None:
-        valid = load(validation, param="validation_file", method=method, base=base)
+        valid = load(validation, param="validation_file", method=method, info=info)
         seen = {example_hash(example) for _, example in train.examples}
         shared = [number for number, example in valid.examples if example_hash(example) in seen]
         if shared:

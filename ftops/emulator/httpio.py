@@ -41,13 +41,14 @@ class Request:
         values = self.query.get(name)
         return values[-1] if values else default
 
-    def json(self, *, required: bool = True) -> dict:
+    def json(self, *, required: bool = True, lenient: bool = False) -> dict:
+        """The JSON object body. ``lenient`` (the admin API) reads it whatever the Content-Type says."""
         if not self.body.strip():
             if required:
                 raise bad_request("We could not parse the JSON body of your request: the body is empty.")
             return {}
         ctype = (self.headers.get("content-type") or "").split(";")[0].strip().lower()
-        if ctype != "application/json":
+        if ctype != "application/json" and not lenient:
             raise ApiError(415, f"Unsupported content type {ctype or 'none'!r}: send application/json.")
         try:
             value = json.loads(self.body, parse_constant=_no_constant, parse_float=_finite_float)

@@ -1,6 +1,7 @@
-"""Job lifecycle, derived from the emulator clock: validating_files -> queued -> running -> succeeded.
+"""Job lifecycle, derived from the emulator clock: validating -> queued -> running -> succeeded (the phases every
+wire dialect renders in its own words: OpenAI's ``validating_files``, Together's ``pending``, ...).
 
-A job stores when it was created, its duration, and its pauses; its status is computed from those and ``now``.
+A job stores when it was created, its duration, and its pauses; its phase is computed from those and ``now``.
 :func:`sync` runs at the start of every request and records what the clock has made happen since the last
 request (file validation, progress events, success with its model, checkpoints and result file), so nothing
 depends on a background thread and a restarted emulator continues where the clock says the job is.
@@ -8,10 +9,8 @@ depends on a background thread and a restarted emulator continues where the cloc
 
 from __future__ import annotations
 
-import secrets
-import string
-
-from ftops.emulator import datasets, files, training
+from ftops.emulator import datasets, modeltable, training
+from ftops.emulator.filestore import add_file
 from ftops.emulator.state import Tx, new_id
 
 VALIDATED_AT, STARTED_AT = 0.15, 0.25  # fractions of the job's duration
@@ -29,13 +28,20 @@ def at(job: dict, fraction: float, now: float) -> float:
     return min(now, job["created"] + job["paused_total"] + fraction * job["duration"])
 
 
-def status(job: dict, now: float) -> str:
+def phase(job: dict, now: float) -> str:
+    """validating | queued | running | paused | succeeded | failed | cancelled."""
     if job["final_status"]:
         return job["final_status"]
     if job["paused_at"] is not None:
         return "paused"
     e = elapsed(job, now) / job["duration"]
-    return "validating_files" if e < VALIDATED_AT else "queued" if e < STARTED_AT else "running"
+    return "validating" if e < VALIDATED_AT else "queued" if e < STARTED_AT else "running"
+
+
+def training_progress(job: dict, now: float) -> float:
+    """How much of the training itself is done, 0..1 (dialects show late phases such as writing results)."""
+    e = elapsed(job, now) / job["duration"]
+    return max(0.0, min(1.0, (e - STARTED_AT) / (1 - STARTED_AT)))
 
 
 def event(tx: Tx, job: dict, when: float, message: str, *, level: str = "info", data: dict | None = None) -> None:
@@ -44,9 +50,43 @@ def event(tx: Tx, job: dict, when: float, message: str, *, level: str = "info", 
     tx.touch()
 
 
-def model_name(tx: Tx, base: str, suffix: str | None) -> str:
-    tail = "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(8))
-    return f"ft:{base}:{tx.cfg.org}:{suffix or ''}:{tail}"
+def create(tx: Tx, request: dict, *, planned_model: str, job_id: str | None = None, prefix: str = "ftjob-",
+           extra: dict | None = None, min_examples: int = 10) -> dict:
+    """A new job from a dialect's checked request (model, base, training_file, validation_file, suffix, seed,
+    metadata, integrations, method in the emulator's form {type, <type>: {hyperparameters, ...}}).
+    ``planned_model`` is the name its model gets on success; ``extra`` holds what only its dialect shows."""
+    job_id = job_id or new_id(prefix)
+    forced = tx.data["fail_next"].pop(0) if tx.data["fail_next"] else None
+    job = {**request, "id": job_id, "seq": tx.next_seq(), "created": tx.now, "duration": tx.cfg.job_duration,
+           "paused_total": 0.0, "paused_at": None, "final_status": None, "error": None, "finished_at": None,
+           "fine_tuned_model": None, "trained_tokens": None, "result_files": [], "checkpoints": [], "events": [],
+           "started": False, "metrics_emitted": 0, "n_examples": None, "tokens_per_epoch": None, "resolved": None,
+           "steps": None, "forced_error": forced, "context": modeltable.lookup(tx, request["base"]).context,
+           "planned_model": planned_model, "api": tx.cfg.api, "extra": dict(extra or {}),
+           "min_examples": min_examples}
+    tx.data["jobs"][job_id] = job
+    event(tx, job, tx.now, f"Created fine-tuning job: {job_id}")
+    return job
+
+
+def get(tx: Tx, job_id: str) -> dict | None:
+    return tx.data["jobs"].get(job_id)
+
+
+def cancel(tx: Tx, job: dict) -> None:
+    unpause(job, tx.now)
+    job["final_status"] = "cancelled"
+    event(tx, job, tx.now, "Fine-tuning job cancelled")
+
+
+def pause(tx: Tx, job: dict) -> None:
+    job["paused_at"] = tx.now
+    event(tx, job, tx.now, "Fine-tuning job paused")
+
+
+def resume(tx: Tx, job: dict) -> None:
+    unpause(job, tx.now)
+    event(tx, job, tx.now, "Fine-tuning job resumed")
 
 
 def unpause(job: dict, now: float) -> None:
@@ -90,7 +130,8 @@ def _validate(tx: Tx, job: dict, when: float) -> None:
     try:
         train_bytes = tx.read_blob(job["training_file"])
         valid_bytes = tx.read_blob(job["validation_file"]) if job["validation_file"] else None
-        dataset = datasets.check(train_bytes, valid_bytes, method=job["method"]["type"], base=job["base"])
+        dataset = datasets.check(train_bytes, valid_bytes, method=job["method"]["type"],
+                                 info=modeltable.lookup(tx, job["base"]), min_examples=job.get("min_examples", 10))
     except FileNotFoundError:
         return fail(tx, job, when, {"code": "invalid_training_file", "param": "training_file",
                                     "message": "A file of this job was deleted before it could be validated."})
@@ -123,16 +164,14 @@ def _emit_metrics(tx: Tx, job: dict, fraction: float) -> None:
 
 def _succeed(tx: Tx, job: dict, when: float) -> None:
     name, steps, has_valid = job["planned_model"], job["steps"], bool(job["validation_file"])
-    result = files.add_file(tx, "step_metrics.csv", "fine-tune-results",
-                            training.result_csv(job["seed"], steps, has_valid))
+    result = add_file(tx, "step_metrics.csv", "fine-tune-results", training.result_csv(job["seed"], steps, has_valid))
     for step in training.checkpoint_steps(steps):
         job["checkpoints"].append({
             "id": new_id("ftckpt_"), "object": "fine_tuning.job.checkpoint", "created_at": int(when),
             "fine_tuned_model_checkpoint": f"{name}:ckpt-step-{step}", "step_number": step,
             "metrics": training.metrics(job["seed"], step, steps, has_valid), "fine_tuning_job_id": job["id"]})
         event(tx, job, when, f"Checkpoint created at step {step}")
-    tx.data["models"][name] = {"id": name, "created": int(when), "owned_by": tx.cfg.org, "base": job["base"],
-                               "job_id": job["id"]}
+    modeltable.add_fine_tuned(tx, name, job["base"], job["id"], when)
     job.update(final_status="succeeded", finished_at=int(when), fine_tuned_model=name, result_files=[result["id"]],
                trained_tokens=job["tokens_per_epoch"] * job["resolved"]["n_epochs"])
     event(tx, job, when, f"New fine-tuned model created: {name}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 
 from ftops.emulator.config import EmulatorConfig
+from ftops.emulator.dialects import dialect
 from ftops.emulator.faults import Faults
 from ftops.emulator.server import EmulatorHTTPServer
 from ftops.emulator.state import Store
@@ -14,11 +15,13 @@ class Emulator:
     def __init__(self, config: EmulatorConfig):
         self.config = config
         self.faults = Faults(config.fault_rate, config.fault_kinds, config.seed)
-        self._server = EmulatorHTTPServer((config.host, config.port), Store(config), self.faults)
+        self.dialect = dialect(config.api)
+        self._server = EmulatorHTTPServer((config.host, config.port), Store(config), self.faults, self.dialect)
         host, port = self._server.server_address[:2]
         host = f"[{host}]" if ":" in host else host
-        self.url = f"http://{host}:{port}/v1"
-        self.admin_url = f"http://{host}:{port}/_emulator"
+        self.origin = f"http://{host}:{port}"
+        self.url = self.origin + self.dialect.base_path  # what clients of this dialect use as their base URL
+        self.admin_url = f"{self.origin}/_emulator"
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
                                         name=f"ftops-emulator-{port}", daemon=True)
         self._stopped = False

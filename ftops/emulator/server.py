@@ -1,13 +1,12 @@
 """HTTP on loopback: parse a request, apply faults and auth, route it, answer JSON or bytes.
 
 Built on ``http.server.ThreadingHTTPServer`` (HTTP/1.1 keep-alive). Every answer carries ``x-request-id``;
-every failure is OpenAI's error envelope, including the stdlib's own parse errors. Unexpected exceptions
-become a 500 envelope: a traceback never reaches a client.
+every failure is the dialect's error body, including the stdlib's own parse errors. Unexpected exceptions
+become a 500: a traceback never reaches a client.
 """
 
 from __future__ import annotations
 
-import hmac
 import json
 import secrets
 import socket
@@ -15,25 +14,25 @@ import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import parse_qs, urlsplit
 
+from ftops.emulator import admin, jobs
 from ftops.emulator import faults as faults_mod
-from ftops.emulator import jobs, routes
 from ftops.emulator.apierror import ApiError, reason
+from ftops.emulator.dialects import Dialect
 from ftops.emulator.httpio import JSON_LIMIT, Request, read_body
+from ftops.emulator.router import Router
 from ftops.emulator.state import Store
-
-_NO_KEY = ("You didn't provide an API key. You need to provide your API key in an Authorization header using "
-           "Bearer auth (i.e. Authorization: Bearer YOUR_KEY).")
 
 
 class EmulatorHTTPServer(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, address, store: Store, faults: faults_mod.Faults):
+    def __init__(self, address, store: Store, faults: faults_mod.Faults, dialect: Dialect):
         self.store = store
         self.faults = faults
-        self.routes = routes.build(faults)
+        self.dialect = dialect
+        self.router = Router(dialect.rules() + admin.rules(faults))
         self.connections: set[socket.socket] = set()
         self.connections_lock = threading.Lock()
         super().__init__(address, Handler)
@@ -99,8 +98,8 @@ class Handler(BaseHTTPRequestHandler):
     def _dispatch(self):
         url = urlsplit(self.path)
         path = url.path
-        is_v1 = path == "/v1" or path.startswith("/v1/")
-        fault, delay = self.server.faults.next() if is_v1 else (None, 0.0)
+        is_api = any(path.startswith(p) or path == p.rstrip("/") for p in self.server.dialect.api_prefixes)
+        fault, delay = self.server.faults.next() if is_api else (None, 0.0)
         route, params, route_error = self._match(path)
         body = read_body(self.rfile, self.headers, route.limit if route else JSON_LIMIT)
         if fault == "drop":
@@ -110,49 +109,27 @@ class Handler(BaseHTTPRequestHandler):
             raise injected
         if fault == "slow":
             time.sleep(delay)
-        if is_v1:
-            self._authenticate()
+        if is_api:
+            self.server.dialect.authenticate(self.headers, self.server.store.cfg)
         if route_error:
             raise route_error
-        req = Request(self.command, path, {k: unquote(v) for k, v in params.items()},
-                      parse_qs(url.query, keep_blank_values=True), self.headers, body)
+        req = Request(self.command, path, params, parse_qs(url.query, keep_blank_values=True), self.headers, body)
         with self.server.store.transaction() as tx:
             jobs.sync(tx)
             result = route.handler(tx, req)
         return result, fault == "drop_after"
 
     def _match(self, path: str):
-        allowed = []
-        for route in self.server.routes:
-            m = route.pattern.match(path)
-            if m and route.method == self.command:
-                return route, m.groupdict(), None
-            if m:
-                allowed.append(route.method)
-        allowed = sorted(set(allowed))
-        if allowed:
-            error = ApiError(405, f"Method {self.command} is not allowed for {path}; use {', '.join(allowed)}.",
-                             headers={"allow": ", ".join(allowed)})
-        else:
-            error = ApiError(404, f"Invalid URL ({self.command} {path})")
-        return None, {}, error
-
-    def _authenticate(self) -> None:
-        header = self.headers.get("authorization") or ""
-        scheme, _, key = header.partition(" ")
-        key = key.strip()
-        if not header and self.headers.get("api-key"):  # Azure OpenAI's v1 API sends the key this way
-            scheme, key = "bearer", self.headers["api-key"].strip()
-        if scheme.lower() != "bearer" or not key:
-            raise ApiError(401, _NO_KEY, code="invalid_api_key")
-        expected = self.server.store.cfg.api_key
-        if expected is not None and not hmac.compare_digest(key.encode(), expected.encode()):
-            raise ApiError(401, "Incorrect API key provided.", code="invalid_api_key")
+        try:
+            route, params = self.server.router.match(self.command, path)
+        except ApiError as error:
+            return None, {}, error
+        return route, params, None
 
     def _send(self, result, request_id: str) -> None:
         headers = {"x-request-id": request_id}
         if isinstance(result, ApiError):
-            status, payload = result.status, json.dumps(result.body()).encode()
+            status, payload = result.status, json.dumps(self.server.dialect.render_error(result)).encode()
             headers.update(result.headers)
             ctype = "application/json"
         elif isinstance(result, bytes):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 
-from ftops.emulator import files
+from ftops.emulator.dialects.openai import files
 from ftops.emulator.apierror import ApiError, bad_request, not_found
 from ftops.emulator.httpio import MB, Request, parse_multipart
 from ftops.emulator.state import Tx, new_id

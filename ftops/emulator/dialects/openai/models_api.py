@@ -1,43 +1,13 @@
-"""The Models API: base models from ftops' catalog (with shutdown dates) plus the fine-tunes that exist.
-
-A base model's shutdown date is, by precedence: the admin override stored in the state, the config's
-``shutdown_dates``, the catalog. A fine-tuned model shuts down with its base.
-"""
+"""OpenAI's Models API: the emulator's base models (with shutdown dates) plus the fine-tunes that exist."""
 
 from __future__ import annotations
 
-import datetime as dt
-
-from ftops.emulator import catalog
 from ftops.emulator.apierror import ApiError, not_found
+from ftops.emulator.modeltable import base_ids, is_base, shutdown_date
 from ftops.emulator.httpio import Request
 from ftops.emulator.state import Tx
 
-BASE_CREATED = 1_700_000_000  # the catalog has no creation times; a fixed, plausible one
-
-
-def base_ids() -> list[str]:
-    cat = catalog.table()
-    return sorted(set(cat.models) | set(cat.aliases))
-
-
-def today(tx: Tx) -> dt.date:
-    return dt.datetime.fromtimestamp(tx.now, dt.timezone.utc).date()
-
-
-def shutdown_date(tx: Tx, model_id: str) -> str | None:
-    base = catalog.base_of(model_id)
-    info = catalog.lookup(base)
-    for overrides in (tx.data["model_overrides"], tx.cfg.shutdown_dates or {}):
-        for key in (base, info.name):
-            if key in overrides:
-                return overrides[key]
-    return info.shutdown_date.isoformat() if info.shutdown_date else None
-
-
-def is_shut_down(tx: Tx, model_id: str) -> bool:
-    date = shutdown_date(tx, model_id)
-    return date is not None and dt.date.fromisoformat(date) <= today(tx)
+BASE_CREATED = 1_700_000_000  # the table has no creation times; a fixed, plausible one
 
 
 def _base_view(tx: Tx, model_id: str) -> dict:
@@ -53,13 +23,13 @@ def _ft_view(tx: Tx, record: dict) -> dict:
 def find(tx: Tx, model_id: str) -> dict | None:
     if model_id in tx.data["models"]:
         return _ft_view(tx, tx.data["models"][model_id])
-    if not model_id.startswith("ft:") and catalog.lookup(model_id).known:
+    if not model_id.startswith("ft:") and is_base(tx, model_id):
         return _base_view(tx, model_id)
     return None
 
 
 def list_models(tx: Tx, req: Request) -> dict:
-    data = [_base_view(tx, m) for m in base_ids()]
+    data = [_base_view(tx, m) for m in base_ids(tx.cfg.api)]
     data += [_ft_view(tx, r) for r in sorted(tx.data["models"].values(), key=lambda r: r["created"])]
     return {"object": "list", "data": data}
 

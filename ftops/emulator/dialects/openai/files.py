@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from ftops.emulator.apierror import ApiError, bad_request, not_found
+from ftops.emulator.apierror import ApiError, bad_request
+from ftops.emulator.dialects.openai.paging import page
 from ftops.emulator.httpio import MB, Request, parse_multipart
-from ftops.emulator.paging import page
-from ftops.emulator.state import Tx, new_id
+from ftops.emulator.filestore import add_file, get_record, remove
+from ftops.emulator.state import Tx
 
 MAX_FILE_BYTES = 512 * MB
 UPLOAD_PURPOSES = ("assistants", "batch", "fine-tune", "vision", "user_data", "evals")
@@ -26,24 +27,6 @@ def check_new_file(filename: str, purpose: str, size: int, param: str = "file") 
     if purpose == "fine-tune" and not filename.lower().endswith(".jsonl"):
         raise bad_request(f"Invalid file format for Fine-Tuning API. Must be .jsonl (got {filename!r}).",
                           param=param, code="invalid_file_format")
-
-
-def add_file(tx: Tx, filename: str, purpose: str, content: bytes, expires_at: int | None = None) -> dict:
-    """Store ``content`` as a new File and return its record."""
-    file_id = new_id("file-")
-    tx.write_blob(file_id, content)
-    record = {"id": file_id, "object": "file", "bytes": len(content), "created_at": int(tx.now),
-              "filename": filename, "purpose": purpose, "status": "processed", "expires_at": expires_at,
-              "seq": tx.next_seq()}
-    tx.data["files"][file_id] = record
-    return record
-
-
-def get_record(tx: Tx, file_id: str) -> dict:
-    record = tx.data["files"].get(file_id)
-    if record is None:
-        raise not_found(f"No such File object: {file_id}", param="id")
-    return record
 
 
 def _expires_at(form: dict, now: float) -> int | None:
@@ -90,9 +73,7 @@ def retrieve(tx: Tx, req: Request) -> dict:
 
 def delete(tx: Tx, req: Request) -> dict:
     record = get_record(tx, req.params["id"])
-    del tx.data["files"][record["id"]]
-    tx.delete_blob(record["id"])
-    tx.touch()
+    remove(tx, record)
     return {"id": record["id"], "object": "file", "deleted": True}
 
 

@@ -1,28 +1,43 @@
-"""The fine-tuning jobs endpoints: create, list, retrieve, cancel, pause, resume, events, checkpoints."""
+"""OpenAI's fine-tuning jobs endpoints: create, list, retrieve, cancel, pause, resume, events, checkpoints."""
 
 from __future__ import annotations
 
-from ftops.emulator import catalog
-from ftops.emulator import job_request, jobs
+import secrets
+import string
+
+from ftops.emulator import jobs
 from ftops.emulator.apierror import bad_request, not_found
+from ftops.emulator.dialects.openai import job_request
+from ftops.emulator.dialects.openai.paging import page
 from ftops.emulator.httpio import Request
-from ftops.emulator.paging import page
-from ftops.emulator.state import Tx, new_id
+from ftops.emulator.state import Tx
+
+STATUS = {"validating": "validating_files"}  # the core's phase -> OpenAI's status, where they differ
+
+
+def status(job: dict, now: float) -> str:
+    phase = jobs.phase(job, now)
+    return STATUS.get(phase, phase)
+
+
+def model_name(tx: Tx, base: str, suffix: str | None) -> str:
+    tail = "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(8))
+    return f"ft:{base}:{tx.cfg.org}:{suffix or ''}:{tail}"
 
 
 def view(tx: Tx, job: dict) -> dict:
-    status = jobs.status(job, tx.now)
+    status_now = status(job, tx.now)
     kind = job["method"]["type"]
     method = {"type": kind, kind: dict(job["method"][kind])}
     hyper = job["resolved"] or {"batch_size": "auto", "learning_rate_multiplier": "auto", "n_epochs": "auto",
                                 **method[kind]["hyperparameters"]}
     method[kind]["hyperparameters"] = hyper
-    running = status in ("validating_files", "queued", "running")
+    running = status_now in ("validating_files", "queued", "running")
     body = {
         "id": job["id"], "object": "fine_tuning.job", "created_at": int(job["created"]), "error": job["error"],
         "fine_tuned_model": job["fine_tuned_model"], "finished_at": job["finished_at"],
         "model": job["model"], "organization_id": tx.cfg.org, "result_files": job["result_files"],
-        "status": status, "trained_tokens": job["trained_tokens"], "training_file": job["training_file"],
+        "status": status_now, "trained_tokens": job["trained_tokens"], "training_file": job["training_file"],
         "validation_file": job["validation_file"], "integrations": job["integrations"], "seed": job["seed"],
         "estimated_finish": int(jobs.at(job, 1.0, float("inf"))) if running else None,
         "method": method, "metadata": job["metadata"], "user_provided_suffix": job["suffix"],
@@ -42,16 +57,7 @@ def get_job(tx: Tx, job_id: str) -> dict:
 
 def create(tx: Tx, req: Request) -> dict:
     spec = job_request.normalize(tx, req.json())
-    job_id = new_id("ftjob-")
-    forced = tx.data["fail_next"].pop(0) if tx.data["fail_next"] else None
-    job = {**spec, "id": job_id, "seq": tx.next_seq(), "created": tx.now, "duration": tx.cfg.job_duration,
-           "paused_total": 0.0, "paused_at": None, "final_status": None, "error": None, "finished_at": None,
-           "fine_tuned_model": None, "trained_tokens": None, "result_files": [], "checkpoints": [], "events": [],
-           "started": False, "metrics_emitted": 0, "n_examples": None, "tokens_per_epoch": None, "resolved": None,
-           "steps": None, "forced_error": forced, "context": catalog.lookup(spec["base"]).context,
-           "planned_model": jobs.model_name(tx, spec["base"], spec["suffix"])}
-    tx.data["jobs"][job_id] = job
-    jobs.event(tx, job, tx.now, f"Created fine-tuning job: {job_id}")
+    job = jobs.create(tx, spec, planned_model=model_name(tx, spec["base"], spec["suffix"]))
     return view(tx, job)
 
 
@@ -77,35 +83,31 @@ def retrieve(tx: Tx, req: Request) -> dict:
 
 def cancel(tx: Tx, req: Request) -> dict:
     job = get_job(tx, req.params["id"])
-    status = jobs.status(job, tx.now)
-    if status in jobs.TERMINAL:
-        raise bad_request(f"Job {job['id']} has already {status} and cannot be cancelled.", param="fine_tuning_job_id")
-    jobs.unpause(job, tx.now)
-    job["final_status"] = "cancelled"
-    jobs.event(tx, job, tx.now, "Fine-tuning job cancelled")
+    now = status(job, tx.now)
+    if now in jobs.TERMINAL:
+        raise bad_request(f"Job {job['id']} has already {now} and cannot be cancelled.", param="fine_tuning_job_id")
+    jobs.cancel(tx, job)
     return view(tx, job)
 
 
 def _job_in_state(tx: Tx, req: Request, wanted: str, verb: str) -> dict:
     job = get_job(tx, req.params["id"])
-    status = jobs.status(job, tx.now)
-    if status != wanted:
-        raise bad_request(f"Job {job['id']} is {status}; only a {wanted} job can be {verb}.",
+    now = status(job, tx.now)
+    if now != wanted:
+        raise bad_request(f"Job {job['id']} is {now}; only a {wanted} job can be {verb}.",
                           param="fine_tuning_job_id")
     return job
 
 
 def pause(tx: Tx, req: Request) -> dict:
     job = _job_in_state(tx, req, "running", "paused")
-    job["paused_at"] = tx.now
-    jobs.event(tx, job, tx.now, "Fine-tuning job paused")
+    jobs.pause(tx, job)
     return view(tx, job)
 
 
 def resume(tx: Tx, req: Request) -> dict:
     job = _job_in_state(tx, req, "paused", "resumed")
-    jobs.unpause(job, tx.now)
-    jobs.event(tx, job, tx.now, "Fine-tuning job resumed")
+    jobs.resume(tx, job)
     return view(tx, job)
 
 

@@ -1,7 +1,7 @@
 """Create-time checks of ``POST /fine_tuning/jobs``: everything OpenAI refuses with an immediate 400.
 
 Returns the request in normal form (``method`` always present, deprecated ``hyperparameters`` folded in).
-File *contents* are not read here; that happens while the job is ``validating_files`` (``datasets.py``).
+File *contents* are not read here; that happens while the job is validating (``ftops/emulator/datasets.py``).
 """
 
 from __future__ import annotations
@@ -9,8 +9,7 @@ from __future__ import annotations
 import math
 import secrets
 
-from ftops.emulator import catalog
-from ftops.emulator import models
+from ftops.emulator import modeltable
 from ftops.emulator.apierror import bad_request
 from ftops.emulator.state import Tx
 
@@ -110,15 +109,15 @@ def _check_model(tx: Tx, model, method_type: str) -> tuple[str, str]:
                               code="model_not_found")
         base = parent["base"]
     else:
-        info = catalog.lookup(model)
+        info = modeltable.table(tx.cfg.api).lookup(model)
         if not info.known:
             raise bad_request(f"Model {model} is not available for fine-tuning or does not exist.", param="model",
                               code="model_not_available")
         base = model = info.name
-    if models.is_shut_down(tx, model):
-        raise bad_request(f"Model {model} was shut down on {models.shutdown_date(tx, model)} and can no longer "
+    if modeltable.is_shut_down(tx, model):
+        raise bad_request(f"Model {model} was shut down on {modeltable.shutdown_date(tx, model)} and can no longer "
                           "be fine-tuned.", param="model", code="model_not_available")
-    if method_type not in catalog.lookup(base).methods:
+    if method_type not in modeltable.table(tx.cfg.api).lookup(base).methods:
         raise bad_request(f"Model {base} does not support the '{method_type}' method.", param="method.type")
     return model, base
 
@@ -153,7 +152,7 @@ def _check_integrations(integrations) -> list | None:
 def normalize(tx: Tx, body: dict) -> dict:
     """The checked request: model, base, files, suffix, seed, metadata, integrations, method."""
     cutoff = tx.cfg.training_cutoff
-    if cutoff is not None and models.today(tx) > cutoff:
+    if cutoff is not None and modeltable.today(tx) > cutoff:
         raise bad_request(f"New fine-tuning jobs are no longer accepted (the last day was {cutoff}).",
                           code="fine_tuning_unavailable")
     method = _method(body)

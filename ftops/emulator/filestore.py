@@ -1,0 +1,31 @@
+"""Files the emulator holds, whatever API received them: records in the state, bytes in ``blobs/<id>``."""
+
+from __future__ import annotations
+
+from ftops.emulator.apierror import not_found
+from ftops.emulator.state import Tx, new_id
+
+
+def add_file(tx: Tx, filename: str, purpose: str, content: bytes, expires_at: int | None = None,
+             prefix: str = "file-") -> dict:
+    """Store ``content`` as a new file and return its record."""
+    file_id = new_id(prefix)
+    tx.write_blob(file_id, content)
+    record = {"id": file_id, "object": "file", "bytes": len(content), "created_at": int(tx.now),
+              "filename": filename, "purpose": purpose, "status": "processed", "expires_at": expires_at,
+              "seq": tx.next_seq()}
+    tx.data["files"][file_id] = record
+    return record
+
+
+def get_record(tx: Tx, file_id: str) -> dict:
+    record = tx.data["files"].get(file_id)
+    if record is None:
+        raise not_found(f"No such File object: {file_id}", param="id")
+    return record
+
+
+def remove(tx: Tx, record: dict) -> None:
+    del tx.data["files"][record["id"]]
+    tx.delete_blob(record["id"])
+    tx.touch()
