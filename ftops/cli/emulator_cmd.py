@@ -11,7 +11,8 @@ import typer
 
 from ftops.errors import ConfigError
 
-app = typer.Typer(help="Run the built-in OpenAI-compatible fine-tuning emulator.", no_args_is_help=True)
+app = typer.Typer(help="Run the built-in fine-tuning emulator (OpenAI, Together or Fireworks API).",
+                  no_args_is_help=True)
 
 
 def _kinds(values: list[str] | None) -> tuple[str, ...] | None:
@@ -21,6 +22,7 @@ def _kinds(values: list[str] | None) -> tuple[str, ...] | None:
 
 @app.command()
 def serve(
+    api: str = typer.Option("openai", "--api", help="The provider API to speak: openai, together or fireworks."),
     host: str = typer.Option("127.0.0.1", help="Interface to bind (loopback unless told otherwise)."),
     port: int = typer.Option(0, help="Port; 0 picks a free one."),
     state: Path = typer.Option(Path(".ftops/local"), help="State directory (shared safely between processes)."),
@@ -33,11 +35,13 @@ def serve(
                                           help="Require exactly this bearer key (default: any non-empty key)."),
     training_cutoff: Optional[str] = typer.Option(None, help="Refuse new jobs after this day (YYYY-MM-DD)."),
 ) -> int:
-    """Serve until SIGINT/SIGTERM. The first line of output is FTOPS_EMULATOR_URL=http://HOST:PORT/v1."""
+    """Serve until SIGINT/SIGTERM. The first line of output is FTOPS_EMULATOR_URL=<the API's base URL> (for
+    openai and together http://HOST:PORT/v1, for fireworks the bare http://HOST:PORT); admin endpoints are under
+    http://HOST:PORT/_emulator."""
     from ftops.emulator import EmulatorConfig, start
 
     try:
-        config = EmulatorConfig(state_dir=state, host=host, port=port, job_duration=job_duration,
+        config = EmulatorConfig(state_dir=state, api=api, host=host, port=port, job_duration=job_duration,
                                 fault_rate=fault_rate, fault_kinds=_kinds(fault_kinds), seed=seed,
                                 api_key=api_key, training_cutoff=training_cutoff)
     except ValueError as exc:

@@ -25,10 +25,25 @@ def clock(tx: Tx, req: Request) -> dict:
     return {"now": int(tx.now)}
 
 
+def core(tx: Tx) -> dict:
+    """The same world in the emulator's own neutral terms, whatever dialect it speaks (for tests that check any
+    provider type the same way): every job with its phase, every model and every file."""
+    return {
+        "jobs": [{"id": j["id"], "phase": jobs.phase(j, tx.now), "base": j["base"], "model": j["model"],
+                  "fine_tuned_model": j["fine_tuned_model"], "suffix": j["suffix"], "seed": j["seed"],
+                  "metadata": j["metadata"], "training_file": j["training_file"],
+                  "validation_file": j["validation_file"], "created": j["created"], "extra": j.get("extra") or {}}
+                 for j in sorted(tx.data["jobs"].values(), key=lambda j: j["seq"])],
+        "models": sorted(tx.data["models"]),
+        "files": [{"id": f["id"], "filename": f["filename"], "purpose": f["purpose"], "bytes": f["bytes"]}
+                  for f in sorted(tx.data["files"].values(), key=lambda f: f["seq"])],
+    }
+
+
 def state(tx: Tx, req: Request) -> dict:
     from ftops.emulator.dialects import dialect
 
-    return {"now": int(tx.now), "api": tx.cfg.api, **dialect(tx.cfg.api).state(tx),
+    return {"now": int(tx.now), "api": tx.cfg.api, **dialect(tx.cfg.api).state(tx), "core": core(tx),
             "model_overrides": tx.data["model_overrides"], "fail_next": tx.data["fail_next"]}
 
 
@@ -93,4 +108,14 @@ def rules(faults: Faults):
         route("POST", "/_emulator/jobs/<id>/fail", fail_job),
         route("POST", "/_emulator/models", set_model),
         route("POST", "/_emulator/fail-next", fail_next),
+        route("DELETE", "/_emulator/models/<path:id>", delete_model),
     ]
+
+
+def delete_model(tx: Tx, req: Request) -> dict:
+    """Remove a fine-tuned model as its owner could through any provider's console (drift, in tests)."""
+    if req.params["id"] not in tx.data["models"]:
+        raise not_found(f"No fine-tuned model {req.params['id']!r}.", param="id")
+    del tx.data["models"][req.params["id"]]
+    tx.touch()
+    return {"id": req.params["id"], "deleted": True}

@@ -1,0 +1,27 @@
+"""What the contract suite needs to know about each provider type: which emulator dialect stands in for it, how
+ftops.yaml names it, and a base model it offers. Add a provider type by adding one Harness here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from tests.conftest import TEST_KEY_ENV
+
+
+@dataclass(frozen=True)
+class Harness:
+    name: str  # the provider type under test
+    api: str  # the emulator dialect that stands in for it
+    base_model: str
+    block: Callable[[str], dict[str, Any]]  # the emulator's URL -> the provider's ftops.yaml entry
+    spec_fields: dict[str, Any] = field(default_factory=dict)  # what a spec on it needs besides the basics
+    keyed: bool = True  # False: the provider sends no key (the built-in emulator)
+
+
+HARNESSES = [
+    Harness("openai", "openai", "gpt-4o-mini-2024-07-18",
+            lambda url: {"type": "openai", "base_url": url, "api_key_env": TEST_KEY_ENV}),
+    Harness("azure-openai", "openai", "gpt-4o-mini-2024-07-18",
+            lambda url: {"type": "azure-openai", "base_url": url, "api_key_env": TEST_KEY_ENV}),
+]

@@ -1,0 +1,152 @@
+"""One contract of behaviour, run against every provider type over its emulator dialect: create, adopt after an
+interrupted apply, retry after a failure, replace keeps the old pin until the new job succeeds, a superseded job
+is cancelled, drift, record, prune. Every test checks effects: the lockfile, and the emulator's own neutral record
+of jobs and models (``/_emulator/state``'s ``core``), never call order."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import yaml
+
+from ftops.emulator import EmulatorConfig, start
+from tests.conftest import Project, TEST_KEY_ENV
+from tests.contract.harness import HARNESSES, Harness
+
+
+class World(Project):
+    """A project with one provider, ``p``, of the harness's type, on a fresh emulator of its dialect."""
+
+    def __init__(self, root, emu, harness: Harness):
+        super().__init__(root, emu, bind={TEST_KEY_ENV: emu.url} if harness.keyed else None)
+        self.harness = harness
+        self.write("ftops.yaml", yaml.safe_dump({"project": "contract", "default_provider": "p",
+                                                "providers": {"p": harness.block(emu.url)}}))
+
+    def spec(self, name: str, **fields: Any):
+        return super().spec(name, base_model=self.harness.base_model, **{**self.harness.spec_fields, **fields})
+
+    def core(self) -> dict[str, Any]:
+        return self.admin("GET", "state")["core"]
+
+    def phases(self) -> list[str]:
+        return [j["phase"] for j in self.core()["jobs"]]
+
+
+@pytest.fixture(params=HARNESSES, ids=lambda h: h.name)
+def world(request, tmp_path):
+    harness = request.param
+    emu = start(EmulatorConfig(state_dir=tmp_path / "emulator", api=harness.api, job_duration=10.0))
+    root = tmp_path / "proj"
+    root.mkdir()
+    try:
+        yield World(root, emu, harness)
+    finally:
+        emu.stop()
+
+
+def pinned(world: World, name: str) -> str:
+    model = world.model(name)
+    assert model, world.lock_text()
+    return model
+
+
+def test_create_pins_the_model_the_provider_made_and_then_nothing_changes(world):
+    world.dataset("data/a.jsonl", 12)
+    world.spec("a")
+    applied = world.run("apply", "--auto-approve", "--wait")
+    assert applied.rc == 0, applied.all
+    core = world.core()
+    assert world.phases() == ["succeeded"]
+    assert pinned(world, "a") in core["models"] or world.lock()["models"]["a"].get("trained_model") in core["models"]
+    assert world.run("plan", "--detailed-exitcode").rc == 0
+
+
+def test_an_interrupted_apply_is_adopted_not_paid_twice(world):
+    world.dataset("data/a.jsonl", 12)
+    world.spec("a")
+    assert world.run("apply", "--auto-approve").rc == 0  # the job starts; the apply ends
+    (world.root / "ftops.lock").unlink()  # as if the apply had died before writing anything down
+    plan = world.run("plan")
+    assert "< adopt    a" in plan.out, plan.all
+    applied = world.run("apply", "--auto-approve", "--wait")
+    assert applied.rc == 0, applied.all
+    assert world.phases() == ["succeeded"]
+    assert pinned(world, "a")
+
+
+def test_a_failed_job_is_shown_with_its_error_and_retried(world):
+    world.dataset("data/a.jsonl", 12)
+    world.spec("a")
+    world.admin("POST", "fail-next", {"code": "quota_exceeded", "message": "no capacity today"})
+    failed = world.run("apply", "--auto-approve", "--wait")
+    assert failed.rc == 1 and "no capacity today" in failed.out, failed.all
+    plan = world.run("plan")
+    assert "retry    a" in plan.out and "no capacity today" in plan.out, plan.all
+    assert world.run("apply", "--auto-approve", "--wait").rc == 0
+    assert world.phases() == ["failed", "succeeded"]
+    assert pinned(world, "a")
+
+
+def test_a_replacement_keeps_the_old_pin_until_it_succeeds(world):
+    world.dataset("data/a.jsonl", 12)
+    world.spec("a")
+    assert world.run("apply", "--auto-approve", "--wait").rc == 0
+    old = pinned(world, "a")
+    world.dataset("data/a.jsonl", 14)
+    started = world.run("apply", "--auto-approve")
+    assert started.rc == 0, started.all
+    assert world.model("a") == old and world.lock()["models"]["a"]["pending"]["job_id"]
+    world.finish_jobs()
+    assert world.run("apply", "--auto-approve").rc == 0
+    assert pinned(world, "a") != old
+    assert world.phases() == ["succeeded", "succeeded"]
+
+
+def test_a_job_superseded_while_in_flight_is_cancelled(world):
+    world.dataset("data/a.jsonl", 12)
+    world.spec("a")
+    assert world.run("apply", "--auto-approve").rc == 0
+    world.dataset("data/a.jsonl", 13)
+    applied = world.run("apply", "--auto-approve", "--wait")
+    assert applied.rc == 0, applied.all
+    assert "cancelled superseded job" in applied.out
+    assert world.phases() == ["cancelled", "succeeded"]
+
+
+def test_a_pinned_model_deleted_on_the_provider_is_drift_and_trains_again(world):
+    world.dataset("data/a.jsonl", 12)
+    world.spec("a")
+    assert world.run("apply", "--auto-approve", "--wait").rc == 0
+    (model,) = world.core()["models"]
+    world.admin("DELETE", f"models/{model}")
+    plan = world.run("plan")
+    assert "drift    a" in plan.out, plan.all
+    assert world.run("apply", "--auto-approve", "--wait").rc == 0
+    assert len(world.core()["models"]) == 1 and world.core()["models"] != [model]
+
+
+def test_a_job_that_finished_after_apply_returned_is_recorded_without_training(world):
+    world.dataset("data/a.jsonl", 12)
+    world.spec("a")
+    assert world.run("apply", "--auto-approve").rc == 0
+    world.finish_jobs()
+    plan = world.run("plan")
+    assert "= record   a" in plan.out, plan.all
+    assert world.run("apply", "--auto-approve").rc == 0
+    assert pinned(world, "a") and world.phases() == ["succeeded"]
+
+
+def test_prune_deletes_the_model_of_a_removed_spec_but_never_a_protected_one(world):
+    world.dataset("data/a.jsonl", 12)
+    world.dataset("data/b.jsonl", 12, start=40)
+    world.spec("a")
+    world.spec("b", protect=True)
+    assert world.run("apply", "--auto-approve", "--wait").rc == 0
+    assert len(world.core()["models"]) == 2
+    (world.root / "specs" / "a.yaml").unlink()
+    (world.root / "specs" / "b.yaml").unlink()
+    pruned = world.run("apply", "--auto-approve", "--prune")
+    assert pruned.rc == 0, pruned.all
+    assert len(world.core()["models"]) == 1 and world.lock()["models"] == {}
