@@ -281,8 +281,8 @@ def _adopt_instead(action: Action, ctx: _Context) -> Action:
                    reasons=action.reasons + (why,))
 
 
-def _integrity(spec_name: str, entry: LockEntry, edited: bool, observed: Observed,
-               opts: PlanOptions) -> tuple[list[Action], list[Notice]]:
+def _integrity(spec_name: str, entry: LockEntry, edited: bool, observed: Observed, opts: PlanOptions,
+               former_names: tuple[str, ...] = ()) -> tuple[list[Action], list[Notice]]:
     """Findings about a lockfile entry that does not match what produced it: edited by hand (its seal), or a
     pin the provider's own record of its job contradicts. Reviewers must see a change made only to ftops.lock."""
     job_id = (entry.job or {}).get("id")
@@ -293,8 +293,9 @@ def _integrity(spec_name: str, entry: LockEntry, edited: bool, observed: Observe
         if produced and produced not in (entry.model, entry.trained_model):
             problems.append(f"ftops.lock pins {entry.trained_model or entry.model}, but its job {job_id} produced "
                             f"{produced}")
-        if job.launch_key and entry.fingerprint and \
-                job.launch_key != LaunchKey(opts.project, spec_name, entry.fingerprint).id:
+        expected = {LaunchKey(opts.project, name, entry.fingerprint).id
+                    for name in (spec_name, *former_names)} if entry.fingerprint else set()
+        if job.launch_key and expected and job.launch_key not in expected:
             problems.append(f"ftops.lock names job {job_id}, which was not started for this spec and fingerprint"
                             + (f" (it belongs to spec {job.spec!r})" if job.spec and job.spec != spec_name else ""))
     if problems:
@@ -435,7 +436,7 @@ def make_plan(specs: list[FineTuneSpec], lock: Lockfile, observed: Observed, fac
         found: list[Action] = []
         if entry is not None:
             found, integrity = _integrity(spec.name, entry, spec.name in lock.edited and spec.name not in moved,
-                                          observed, opts)
+                                          observed, opts, spec.moved_from)
             notices += integrity
             if any(a.kind == "repair" for a in found):
                 entry = entry.with_(model=None, fingerprint=None, job=None)  # its pin cannot be trusted

@@ -60,6 +60,13 @@ class _Loader(yaml.SafeLoader):
         seen = set()
         for key_node, _ in node.value:
             key = self.construct_object(key_node, deep=True)
+            if not isinstance(key, str):
+                shown = key_node.value if isinstance(key_node, yaml.ScalarNode) else "this key"
+                kind = {bool: "true/false", int: "a number", float: "a number", type(None): "null"}.get(
+                    type(key), f"a {type(key).__name__}")
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"keys must be text, but {shown!r} reads as {kind}; quote it ('{shown}')",
+                    key_node.start_mark)
             try:
                 duplicate = key in seen
             except TypeError:
@@ -84,10 +91,32 @@ def read_text(path: Path, display: str) -> str:
     raise AssertionError("unreachable")
 
 
-def raise_problem(file: str, line: int | None, message: str):
+def raise_problem(file: str, line: int | None, message: str, key: str | None = None):
     from ftops.errors import SpecError
 
-    raise SpecError(f"{file} is not valid", problems=[Problem(message, file=file, line=line)])
+    raise SpecError(f"{file} is not valid", problems=[Problem(message, file=file, line=line, key=key)])
+
+
+def _unreadable(node: yaml.Node, path: tuple = ()) -> tuple[yaml.Node, tuple] | None:
+    """The first scalar whose explicit tag its value does not fit (``!!int one``), and its key path."""
+    if isinstance(node, yaml.ScalarNode):
+        try:
+            yaml.SafeLoader("").construct_object(node)
+        except (ValueError, TypeError, KeyError, AttributeError, OverflowError, yaml.YAMLError):
+            return node, path
+        return None
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            key = key_node.value if isinstance(key_node, yaml.ScalarNode) else "?"
+            found = _unreadable(key_node, path) or _unreadable(value_node, path + (key,))
+            if found:
+                return found
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            found = _unreadable(item, path + (i,))
+            if found:
+                return found
+    return None
 
 
 def load_documents(text: str, display: str) -> list[Document]:
@@ -104,8 +133,13 @@ def load_documents(text: str, display: str) -> list[Document]:
                     data = loader.construct_document(node)
                 except (ValueError, TypeError, KeyError, AttributeError, OverflowError) as exc:
                     # a tag whose value does not fit it (!!int one, !!timestamp x, ...)
-                    raise_problem(display, node.start_mark.line + 1,
-                                  f"YAML value cannot be read ({type(exc).__name__}); remove the explicit !!tag")
+                    bad, path = _unreadable(node) or (node, ())
+                    raise_problem(display, bad.start_mark.line + 1,
+                                  f"YAML value {bad.value!r} cannot be read as {bad.tag.rsplit(':', 1)[-1]} "
+                                  f"({type(exc).__name__}); remove the explicit !!tag"
+                                  if isinstance(bad, yaml.ScalarNode) else
+                                  f"YAML value cannot be read ({type(exc).__name__}); remove the explicit !!tag",
+                                  key=".".join(map(str, path)) or None)
                 lines: dict[tuple, int] = {}
                 _walk(node, (), lines)
                 docs.append(Document(data=data, file=display, lines=lines, start_line=node.start_mark.line + 1))

@@ -20,6 +20,14 @@ def _kinds(values: list[str] | None) -> tuple[str, ...] | None:
     return kinds or None
 
 
+def _range(text: str) -> tuple[float, float]:
+    low, _, high = text.partition("-")
+    try:
+        return float(low), float(high or low)
+    except ValueError:
+        raise ConfigError(f"emulator: --latency {text!r} is not a number or a range like 1-2") from None
+
+
 @app.command()
 def serve(
     api: str = typer.Option("openai", "--api", help="The provider API to speak: openai, together or fireworks."),
@@ -34,6 +42,10 @@ def serve(
     api_key: Optional[str] = typer.Option(None, envvar="FTOPS_EMULATOR_API_KEY", show_default=False,
                                           help="Require exactly this bearer key (default: any non-empty key)."),
     training_cutoff: Optional[str] = typer.Option(None, help="Refuse new jobs after this day (YYYY-MM-DD)."),
+    latency: str = typer.Option("0", help="Seconds every API request waits before it is handled: a number or a "
+                                          "range LOW-HIGH (e.g. 1-2, a provider far away)."),
+    create_latency: float = typer.Option(0.0, help="Extra seconds a POST (a create) waits before it is processed "
+                                                   "(a provider slower than its clients' timeout)."),
 ) -> int:
     """Serve until SIGINT/SIGTERM. The first line of output is FTOPS_EMULATOR_URL=<the API's base URL> (for
     openai and together http://HOST:PORT/v1, for fireworks the bare http://HOST:PORT); admin endpoints are under
@@ -43,7 +55,8 @@ def serve(
     try:
         config = EmulatorConfig(state_dir=state, api=api, host=host, port=port, job_duration=job_duration,
                                 fault_rate=fault_rate, fault_kinds=_kinds(fault_kinds), seed=seed,
-                                api_key=api_key, training_cutoff=training_cutoff)
+                                api_key=api_key, training_cutoff=training_cutoff, latency=_range(latency),
+                                create_latency=create_latency)
     except ValueError as exc:
         raise ConfigError(f"emulator: {exc}") from None
     try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import sys
 from enum import Enum
 from pathlib import Path
@@ -13,7 +14,11 @@ from ftops.cli import context
 from ftops.cli.completion_cmd import complete_spec_names
 from ftops.cli.output import EXIT_CHANGES, EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, echo, emit_json, use_colour, warn
 from ftops.config import find_root
-from ftops.errors import ConfigError, PlanError
+from ftops.errors import ConfigError, DatasetError, FtopsError, PlanError
+
+
+class DatasetsHaveErrors(DatasetError):
+    """Dataset errors were printed already; the command only exits 1."""
 
 
 class Format(str, Enum):
@@ -34,16 +39,27 @@ def _here(path: Path | None) -> Path | None:
     return path if path is None or path.is_absolute() else context.current.directory / path
 
 
-def _dataset_messages(ws) -> int:
-    """Print dataset errors and warnings for every spec; return the number of errors."""
+def _dataset_messages(ws, targets: list[str] | None = None) -> int:
+    """Print dataset errors and warnings (each once, however many specs share the file), for the targeted specs
+    and the parents they need when --target is given; return the number of errors."""
     errors = 0
+    shown: set[tuple] = set()
+    wanted = _with_parents(ws, targets) if targets else None
     for name, roles in ws.reports.items():
+        if wanted is not None and name not in wanted:
+            continue
         for role, report in roles.items():
             for finding in report.errors:
                 where = f"{report.path}:{finding.line}" if finding.line is not None else f"{report.path}"
+                if (where, finding.code, finding.message) in shown:
+                    continue
+                shown.add((where, finding.code, finding.message))
                 echo(f"error: {where}: [{finding.code}] {finding.message} ({name}.{role})", err=True)
                 errors += 1
             for warning in report.warnings:
+                if (report.path, warning.code, warning.message) in shown:
+                    continue
+                shown.add((report.path, warning.code, warning.message))
                 lines = f" (lines {', '.join(map(str, warning.lines[:5]))}{'...' if len(warning.lines) > 5 else ''})" \
                     if warning.lines else ""
                 warn(f"{report.path}: [{warning.code}] {warning.message}{lines}")
@@ -52,6 +68,16 @@ def _dataset_messages(ws) -> int:
                  "share examples with the training file)", err=True)
             errors += 1
     return errors
+
+
+def _with_parents(ws, targets: list[str]) -> set[str]:
+    parents = {s.name: s.parent for s in ws.specs}
+    wanted: set[str] = set()
+    for name in targets:
+        while name and name not in wanted:
+            wanted.add(name)
+            name = parents.get(name)
+    return wanted
 
 
 def validate() -> int:
@@ -117,10 +143,19 @@ def plan(
     from ftops.workspace import load_workspace
 
     out = _here(out)
-    ws = load_workspace(_root())
-    if _dataset_messages(ws):
-        return EXIT_ERROR
-    the_plan, pool = _make_plan(ws, refresh=not no_refresh, prune=prune, targets=target or [])
+    try:
+        ws = load_workspace(_root())
+        if _dataset_messages(ws, target):
+            raise DatasetsHaveErrors("the datasets have errors (listed above); fix them before planning")
+        the_plan, pool = _make_plan(ws, refresh=not no_refresh, prune=prune, targets=target or [])
+    except FtopsError as exc:
+        if format == Format.json:  # tools reading stdout get a document that says what failed
+            from ftops.render.json_plan import dumps, failed_document
+
+            echo(dumps(failed_document(exc)))
+        if isinstance(exc, DatasetsHaveErrors):
+            return EXIT_ERROR
+        raise
     if pool:
         pool.close()
     echo(_render(the_plan, ws, format, use_colour()))
@@ -169,9 +204,13 @@ def apply(
 
     from ftops.config import require_project
 
+    if not math.isfinite(lock_timeout) or lock_timeout < 0:
+        raise typer.BadParameter(f"{lock_timeout} is not a number of seconds (0 or more)", param_hint="--lock-timeout")
+    if wait_timeout is not None and (not math.isfinite(wait_timeout) or wait_timeout < 0):
+        raise typer.BadParameter(f"{wait_timeout} is not a number of seconds (0 or more)", param_hint="--wait-timeout")
     with ProjectLock(require_project(load_config(root)).state_dir, timeout=lock_timeout):
         ws = load_workspace(root)
-        if _dataset_messages(ws):
+        if _dataset_messages(ws, target):
             return EXIT_ERROR
         if planfile is not None:
             from ftops.savedplan import load_saved_plan

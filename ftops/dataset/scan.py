@@ -102,7 +102,12 @@ def scan_range(path: Path, start: int, end: int | None, settings: ScanSettings) 
             continue
         out.examples += 1
         example = _parse(content, line, out)
-        add_to_parts(out.parts, bits, line_hash(content) if example is None else example_hash(example), line)
+        try:
+            digest = line_hash(content) if example is None else example_hash(example)
+        except RecursionError:  # nested deeper than any provider's parser goes
+            out.errors.add("too_deep", line, "the example is nested too deeply to be read (over about 1,000 levels)")
+            digest, example = line_hash(content), None
+        add_to_parts(out.parts, bits, digest, line)
         del content
         if example is not None:
             check(example, line, out)

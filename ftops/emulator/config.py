@@ -22,7 +22,9 @@ class EmulatorConfig:
     api_key: str | None = None  # None: any non-empty bearer token is accepted
     org: str = "ftops-local"
     training_cutoff: dt.date | str | None = None  # no new jobs after this day (emulator clock)
-    shutdown_dates: dict[str, str | None] | None = field(default=None)  # overrides the catalog
+    shutdown_dates: dict[str, str | None] | None = field(default=None)  # overrides the model table
+    latency: tuple[float, float] = (0.0, 0.0)  # every API request waits a uniform time in this range first
+    create_latency: float = 0.0  # a POST (a create) waits this much longer before it is processed
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "state_dir", Path(self.state_dir))
@@ -41,3 +43,6 @@ class EmulatorConfig:
             object.__setattr__(self, "training_cutoff", dt.date.fromisoformat(self.training_cutoff))
         if self.job_duration <= 0:
             raise ValueError("job_duration must be positive")
+        low, high = self.latency
+        if not 0 <= low <= high or self.create_latency < 0:
+            raise ValueError("latency must be 0 <= low <= high and create_latency >= 0")

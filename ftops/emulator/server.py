@@ -8,6 +8,7 @@ become a 500: a traceback never reaches a client.
 from __future__ import annotations
 
 import json
+import random
 import secrets
 import socket
 import sys
@@ -109,6 +110,11 @@ class Handler(BaseHTTPRequestHandler):
             raise injected
         if fault == "slow":
             time.sleep(delay)
+        if is_api:
+            cfg = self.server.store.cfg
+            wait = random.uniform(*cfg.latency) + (cfg.create_latency if self.command == "POST" else 0.0)
+            if wait:
+                time.sleep(wait)  # a provider far away, or slow to create: the request lands only after this
         if is_api:
             self.server.dialect.authenticate(self.headers, self.server.store.cfg)
         if route_error:

@@ -79,6 +79,22 @@ def plan_document(plan: Plan, ws: Workspace) -> dict[str, Any]:
     }
 
 
+def failed_document(error: Exception) -> dict[str, Any]:
+    """A plan document for a plan that could not be made: no actions, the error and each of its problems as an
+    error notice (so a tool reading ``--format json`` always gets a document that validates)."""
+    problems = getattr(error, "problems", None) or []
+    messages = [str(p) for p in problems] or [getattr(error, "message", str(error))]
+    if problems:
+        messages.insert(0, getattr(error, "message", str(error)))
+    return {
+        "format_version": FORMAT_VERSION, "ftops_version": ftops_version(), "project": None, "refreshed": False,
+        "has_changes": False, "has_errors": True, "counts": {kind: 0 for kind in ORDER}, "total_usd": None,
+        "actions": [], "notices": [{"level": "error", "message": m, "spec": None, "date": None, "days_left": None}
+                                   for m in messages],
+        "unchanged": [], "hidden": [], "skipped": [],
+    }
+
+
 def dumps(document: dict[str, Any]) -> str:
     return json.dumps(document, indent=2, ensure_ascii=False)
 
