@@ -60,6 +60,7 @@ class Catalog:
     training_cutoff: dt.date | None = None  # the provider's last day for new jobs, where it announced one
     retired: dict[str, Retired] = field(default_factory=dict)
     default_epochs: int | None = None  # what the provider trains when n_epochs is omitted (None: OpenAI's heuristic)
+    replaces: dict[str, str] = field(default_factory=dict)  # another provider's base model -> the one suggested here
 
     def lookup(self, model: str, base_of=lambda m: m) -> ModelInfo:
         name = base_of(model)
@@ -109,7 +110,8 @@ def parse_catalog(raw: dict[str, Any]) -> Catalog:
     return Catalog(models=models, aliases=aliases, price_source=raw.get("price_source", ""),
                    price_date=str(raw.get("price_date", "")), default_encoding=default_encoding, exact_tokens=exact,
                    training_cutoff=_date(raw.get("training_cutoff")), retired=retired,
-                   default_epochs=raw.get("default_epochs"))
+                   default_epochs=raw.get("default_epochs"),
+                   replaces={str(k): str(v) for k, v in (raw.get("replaces") or {}).items()})
 
 
 @lru_cache(maxsize=None)

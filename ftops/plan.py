@@ -18,6 +18,7 @@ from ftops.fingerprint import file_record, fingerprint, make_inputs, matches
 from ftops.launch import LaunchKey
 from ftops.lockfile import LockEntry, Lockfile
 from ftops.providers import base as states
+from ftops.providers.fit import mapping_lines
 from ftops.providers.registry import kind as kind_of
 from ftops.refresh import Observed, ProviderView
 from ftops.spec import FineTuneSpec, root_base_models
@@ -244,8 +245,10 @@ def _plan_spec(spec: FineTuneSpec, entry: LockEntry | None, observed: Observed, 
         action = Action(kind="create", reasons=("new spec" if entry is None else "no model yet",), **launch)
     elif not ctx.same(entry.fingerprint):
         changes = input_changes(entry.inputs, inputs)
-        action = Action(kind="replace", changes=tuple(changes), **launch,
-                        reasons=tuple(c.text for c in changes) or ("inputs changed",))
+        reasons = [c.text for c in changes] or ["inputs changed"]
+        if any(c.field == "provider" for c in changes) and spec.provider in opts.providers:
+            reasons += mapping_lines(spec.hyperparameters, spec.method_type, opts.providers[spec.provider])
+        action = Action(kind="replace", changes=tuple(changes), **launch, reasons=tuple(reasons))
     elif (entry.trained_model or entry.model) in ctx.view.missing_models:
         action = Action(kind="drift", **launch, reasons=(
             f"pinned model {entry.model} no longer exists on {spec.provider}; apply trains it again",))

@@ -97,3 +97,15 @@ def _neutral(name: str, method: str) -> bool:
         if branch["if"]["properties"]["type"]["const"] == method:
             return name in branch["then"]["properties"]["hyperparameters"]["properties"]
     return False
+
+
+def mapping_lines(hyperparameters: dict, method: str, pconf: ProviderConfig) -> list[str]:
+    """How each declared hyperparameter reaches ``pconf``'s provider (shown when a spec moves to it)."""
+    kind = kind_of(pconf.type).effective(pconf)
+    lines = []
+    for name, value in sorted(hyperparameters.items()):
+        rule = kind.capabilities.accepts(method, name)
+        wire = (rule.wire or name) if rule else None
+        lines.append(f"method.hyperparameters.{name}: {value} -> {pconf.name} {wire}" if wire else
+                     f"method.hyperparameters.{name}: {value} is not taken by {pconf.name}")
+    return lines
