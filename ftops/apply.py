@@ -154,10 +154,12 @@ class Applier:
             self.store.update(action.spec, lambda e: None)
             return Outcome(action.spec, kind, True, "forgotten (the model stays on the provider)")
         if kind == "delete":
+            assert action.model_before is not None
             self.providers(action.provider).delete_model(action.model_before)
             self.store.update(action.spec, lambda e: None)
             return Outcome(action.spec, kind, True, f"deleted {action.model_before}")
         if kind == "move":
+            assert action.moved_from is not None
             self.store.rename(action.moved_from, action.spec)
             return Outcome(action.spec, kind, True, f"moved from {action.moved_from} (model {action.model_before} "
                                                     "stays pinned)")
@@ -173,6 +175,7 @@ class Applier:
         if action.after:
             return self._run_after_parent(action)
         if kind == "record":
+            assert action.job_id is not None
             return self._finish(action, self.providers(action.provider).get_job(action.job_id))
         if kind in ("wait", "adopt"):
             if kind == "adopt":
@@ -208,6 +211,11 @@ class Applier:
         assert entry is not None
         return entry
 
+    def _pending(self, spec: str) -> dict[str, Any]:
+        entry = self.store.get(spec)
+        assert entry is not None and entry.pending is not None
+        return entry.pending
+
     def _key(self, action: Action) -> LaunchKey:
         assert action.fingerprint is not None
         return LaunchKey(self.opts.project, action.spec, action.fingerprint)
@@ -240,7 +248,7 @@ class Applier:
                 self._set_pending(action, inputs=dict(inputs, **{role: dict(
                     record, file_ids={**(record.get("file_ids") or {}), action.provider: file_id})}))
             file_ids[role] = file_id
-            inputs = (self.store.get(action.spec).pending or {})["inputs"]
+            inputs = self._pending(action.spec)["inputs"]
         return file_ids
 
     def _request(self, action: Action, inputs: dict[str, Any], file_ids: dict[str, str]) -> TrainingRequest:
@@ -278,7 +286,7 @@ class Applier:
         entry = self._set_pending(action, launch_key=self._key(action).id)
         with self.leases.hold(provider):
             file_ids = self._stage(action, provider, (entry.pending or {})["inputs"])
-            inputs = (self.store.get(action.spec).pending or {})["inputs"]
+            inputs = self._pending(action.spec)["inputs"]
             job = self._adoptable(provider, self._key(action))
             if job is not None:
                 self.opts.say(f"{action.spec}: adopting job {job.id} (started earlier for these inputs)")

@@ -95,12 +95,13 @@ def _providers(doc: Document | None, display: str) -> dict[str, ProviderConfig]:
     problems = []
     for name, raw in raw_providers.items():
         url = raw.get("base_url") or raw.get("address")
-        where = dict(file=display, line=doc.line_of(["providers", name]) if doc else None, key=f"providers.{name}")
+        line = doc.line_of(["providers", name]) if doc else None
         problem = plain_http_problem(url) if url and not raw.get("allow_http") else None
         if problem:
-            problems.append(Problem(f"base_url {problem}", **where))
+            problems.append(Problem(f"base_url {problem}", file=display, line=line, key=f"providers.{name}"))
         pconf = ProviderConfig(name, raw["type"], {k: v for k, v in raw.items() if k != "type"})
-        problems += [Problem(p, **where) for p in registry.kind(raw["type"]).config_problems(pconf)]
+        problems += [Problem(p, file=display, line=line, key=f"providers.{name}")
+                     for p in registry.kind(raw["type"]).config_problems(pconf)]
     if problems:
         raise ConfigError(f"{display} is not valid", problems=problems)
     return {name: ProviderConfig(name, raw["type"], {k: v for k, v in raw.items() if k != "type"})

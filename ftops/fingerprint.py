@@ -54,10 +54,11 @@ def _digest(core: dict[str, Any]) -> str:
 
 
 def _core(inputs: dict[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:
-    core = {key: inputs.get(key) for key in keys}
+    core: dict[str, Any] = {key: inputs.get(key) for key in keys}
     for key in ("training_file", "validation_file"):
-        if core.get(key) is not None:
-            core[key] = core[key]["sha256"]
+        record = core.get(key)
+        if record is not None:
+            core[key] = record["sha256"]
     return core
 
 

@@ -59,9 +59,10 @@ class LockEntry:
 
     @classmethod
     def from_dict(cls, name: str, data: dict[str, Any]) -> "LockEntry":
-        return cls(name=name, **{k: data.get(k) for k in (
-            "provider", "model", "fingerprint", "inputs", "job", "base_model_shutdown_date", "model_shutdown_date",
-            "recorded_at", "pending", "trained_model", "location")}, protect=bool(data.get("protect", False)))
+        fields: dict[str, Any] = {k: data.get(k) for k in (
+            "model", "fingerprint", "inputs", "job", "base_model_shutdown_date", "model_shutdown_date",
+            "recorded_at", "pending", "trained_model", "location")}
+        return cls(name=name, provider=str(data.get("provider")), **fields, protect=bool(data.get("protect", False)))
 
     def with_(self, **changes) -> "LockEntry":
         return replace(self, **changes)

@@ -198,12 +198,12 @@ def _plan_spec(spec: FineTuneSpec, entry: LockEntry | None, observed: Observed, 
     inputs = desired_inputs(spec, facts, parent_model, opts)
     fp = fingerprint(inputs) if inputs["base_model"] else None
     ctx = _Context(spec, inputs, fp, observed.view(spec.provider), opts)
-    common = dict(spec=spec.name, provider=spec.provider, fingerprint=fp, inputs=inputs,
-                  model_before=entry.model if entry else None)
-    launch = dict(common, model_after="(new)", estimate=estimate(spec, facts, root_base, opts),
-                  stats=_stats(entry, inputs))
+    common: dict[str, Any] = dict(spec=spec.name, provider=spec.provider, fingerprint=fp, inputs=inputs,
+                                  model_before=entry.model if entry else None)
+    launch: dict[str, Any] = dict(common, model_after="(new)", estimate=estimate(spec, facts, root_base, opts),
+                                  stats=_stats(entry, inputs))
     if parent_busy:
-        return [Action(kind="replace" if entry and entry.model else "create", after=(spec.parent,),
+        return [Action(kind="replace" if entry and entry.model else "create", after=(spec.parent or "",),
                        reasons=(f"parent spec {spec.parent!r} is being trained; this continues from its new model",),
                        **{**launch, "model_after": "(new, after parent)"})]
     actions: list[Action] = []

@@ -38,12 +38,14 @@ NOT_REFRESHED = Observed(refreshed=False)
 
 
 def _wanted(lock: Lockfile, provider: str) -> tuple[set[str], set[str]]:
-    job_ids, models = set(), set()
+    job_ids: set[str] = set()
+    models: set[str] = set()
     for entry in lock.entries.values():
         if entry.provider != provider:
             continue
-        if entry.trained_model or entry.model:
-            models.add(entry.trained_model or entry.model)
+        pinned = entry.trained_model or entry.model
+        if pinned:
+            models.add(pinned)
         if entry.pending and entry.pending.get("job_id"):
             job_ids.add(entry.pending["job_id"])
     return job_ids, models

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from functools import lru_cache
 from importlib import resources
+from typing import Any
 
 import jsonschema
 
@@ -26,17 +27,31 @@ def _validator(name: str) -> jsonschema.Draft202012Validator:
 
 
 
+MAX_MESSAGE = 300  # a message quoting a huge value is cut: it names the key and line anyway
+
+
+def _extra_keys(error: jsonschema.ValidationError) -> list:
+    schema: Any = error.schema
+    instance: Any = error.instance
+    properties = schema.get("properties", {}) if isinstance(schema, dict) else {}
+    return sorted(set(instance) - set(properties), key=str) if isinstance(instance, dict) else []
+
+
 def _message(error: jsonschema.ValidationError) -> str:
     if error.validator == "additionalProperties":
-        extra = sorted(set(error.instance) - set(error.schema.get("properties", {})))
+        extra = _extra_keys(error)
         if extra:
             return f"unknown key {', '.join(repr(e) for e in extra)}"
     if error.validator in ("oneOf", "anyOf") and error.context:
         # prefer the branch that got furthest (a "maximum" beats a failed "const: auto" or a type mismatch)
         telling = [e for e in error.context if e.validator not in ("const", "type", "enum")]
         best = telling[0] if telling else jsonschema.exceptions.best_match(error.context)
-        return best.message
-    return error.message
+        return _short(best.message)
+    return _short(error.message)
+
+
+def _short(message: str) -> str:
+    return message if len(message) <= MAX_MESSAGE else message[:MAX_MESSAGE] + "... (cut)"
 
 
 def validate(doc: Document, name: str) -> list[Problem]:
@@ -45,7 +60,7 @@ def validate(doc: Document, name: str) -> list[Problem]:
     for error in sorted(_validator(name).iter_errors(doc.data), key=lambda e: list(map(str, e.absolute_path))):
         path = list(error.absolute_path)
         if error.validator == "additionalProperties":
-            extra = sorted(set(error.instance) - set(error.schema.get("properties", {})))
+            extra = _extra_keys(error)
             for key in extra:
                 problems.append(Problem(f"unknown key {key!r}", file=doc.file, line=doc.line_of(path + [key]),
                                         key=dotted_path(path + [key])))

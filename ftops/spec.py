@@ -128,8 +128,9 @@ def _dataset(doc: Document, key: str, spec_file: Path, config: ProjectConfig,
         return None
     line = doc.line_of([key])
 
-    def bad(message: str) -> None:
+    def bad(message: str) -> DatasetRef | None:
         problems.append(Problem(message, file=doc.file, line=line, key=key))
+        return None
 
     if "\x00" in value:
         return bad("the path contains a NUL byte")

@@ -30,7 +30,7 @@ def edit_spec_text(text: str, spec: str, sets: dict[tuple, Any], removes: tuple[
     if target is None:
         raise SpecError(f"no document named {spec!r} to edit")
     for path, value in sets.items():
-        parent = target
+        parent: Any = target
         for key in path[:-1]:
             parent = parent.setdefault(key, {})
         key = path[-1]

@@ -121,14 +121,15 @@ def check(
         if not info.known:
             warn(f"--model {model}: no provider type ftops knows offers this model; counting with "
                  f"{info.encoding} and no token limit or price")
-    reports, settings = [], []
+    reports: list = []
+    settings: list[tuple] = []
     for i, (f, role) in enumerate(given):
         used = usages.get(i)
         if used is not None:
             used_kind = kind_of(used.provider_type)
             used_info = used_kind.lookup(used.model) if used.model else None
-            setting = (used.role, used.model, used.method, used.n_epochs if n_epochs == "auto" else epochs,
-                       used_kind, used_info)
+            setting: tuple = (used.role, used.model, used.method, used.n_epochs if n_epochs == "auto" else epochs,
+                              used_kind, used_info)
         else:
             setting = (role, model, method or "supervised", epochs, kind if model else None, info if model else None)
         the_role, the_model, how, n, the_kind, the_info = setting

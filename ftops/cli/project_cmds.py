@@ -73,7 +73,8 @@ def _dataset_messages(ws, targets: list[str] | None = None) -> int:
 def _with_parents(ws, targets: list[str]) -> set[str]:
     parents = {s.name: s.parent for s in ws.specs}
     wanted: set[str] = set()
-    for name in targets:
+    for target in targets:
+        name: str | None = target
         while name and name not in wanted:
             wanted.add(name)
             name = parents.get(name)
@@ -318,7 +319,7 @@ def output(name: Optional[str] = typer.Argument(None, help="A spec name; all mod
         if json_out:
             emit_json({name: models[name]})
         else:
-            echo(models[name])
+            echo(models[name] or "")
         return EXIT_OK
     if json_out:
         emit_json(models)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from ftops import tokens
 from ftops.dataset.index import Smallest
 from ftops.dataset.prompt_completion import PromptCompletionStats
@@ -89,7 +91,7 @@ def stop_sequence(common_ending: str | None) -> str:
     return ending[i:]
 
 
-def _shown(items: list[tuple[str, object]], unit: str = "") -> str:
+def _shown(items: Sequence[tuple[str, object]], unit: str = "") -> str:
     text = ", ".join(f"{label!r}: {n}{unit}" for label, n in items[:SHOWN_CLASSES])
     return text + (", ..." if len(items) > SHOWN_CLASSES else "")
 

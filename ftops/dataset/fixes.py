@@ -291,7 +291,8 @@ def drop_long(items: list[Item], ctx: Context) -> Outcome:
     out.items = []
     for item in items:
         reason = None
-        if enc is not None and (n := tokens.count_example(item.example, enc)) > s.max_tokens:
+        if enc is not None and s.max_tokens is not None and (n := tokens.count_example(item.example, enc)) > \
+                s.max_tokens:
             reason = f"{n:,} tokens ({s.encoding}), over the limit of {s.max_tokens:,}"
         elif s.max_chars is not None and (n := text_chars(item.example)) > s.max_chars:
             reason = f"{n:,} characters, over the limit of {s.max_chars:,}"

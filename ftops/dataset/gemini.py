@@ -44,10 +44,10 @@ def _media_part(url: Any, where: str) -> dict:
     if url.startswith("data:") and ";base64," in url:
         mime, data = url[5:].split(";base64,", 1)
         return {"inlineData": {"mimeType": mime, "data": data}}
-    mime = mimetypes.guess_type(url)[0]
-    if mime is None:
+    guessed = mimetypes.guess_type(url)[0]
+    if guessed is None:
         raise ConversionError(f"{where}: cannot tell the media type of {url[:80]!r} (Gemini's fileData needs one)")
-    return {"fileData": {"mimeType": mime, "fileUri": url}}
+    return {"fileData": {"mimeType": guessed, "fileUri": url}}
 
 
 def _parts(content: Any, where: str) -> list[dict]:
@@ -100,7 +100,7 @@ def _model_turn(msg: dict, where: str, names: dict[str, str]) -> dict:
             raise ConversionError(f"{here}: needs type 'function' and a function name")
         fc = {"id": call["id"]} if isinstance(call.get("id"), str) else {}
         fc.update(name=function["name"], args=_args(function.get("arguments"), here))
-        names[call.get("id")] = function["name"]
+        names[str(call.get("id"))] = function["name"]
         parts.append({"functionCall": fc})
     if "function_call" in msg:
         legacy = _dict(msg["function_call"], f"{where} function_call")
@@ -225,16 +225,17 @@ def dpo_to_gemini(example: dict) -> dict:
 def _content(parts: list[dict], where: str) -> str | list[dict]:
     if len(parts) == 1 and set(parts[0]) == {"text"} and isinstance(parts[0]["text"], str):
         return parts[0]["text"]
-    out = []
+    out: list[dict] = []
     for part in parts:
         if set(part) == {"text"} and isinstance(part["text"], str):
             out.append({"type": "text", "text": part["text"]})
         elif set(part) == {"inlineData"} and isinstance(part["inlineData"], dict):
             data = part["inlineData"]
-            out.append({"type": "image_url", "image_url": {"url": f"data:{data.get('mimeType')};base64,"
-                                                                  f"{data.get('data')}"}})
+            image: dict[str, Any] = {"url": f"data:{data.get('mimeType')};base64,{data.get('data')}"}
+            out.append({"type": "image_url", "image_url": image})
         elif set(part) == {"fileData"} and isinstance(part["fileData"], dict):
-            out.append({"type": "image_url", "image_url": {"url": part["fileData"].get("fileUri")}})
+            linked: dict[str, Any] = {"url": part["fileData"].get("fileUri")}
+            out.append({"type": "image_url", "image_url": linked})
         else:
             raise ConversionError(f"{where}: a part with {', '.join(map(repr, part))} has no OpenAI chat equivalent")
     return out

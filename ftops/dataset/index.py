@@ -71,7 +71,8 @@ class Smallest:
     """The ``k`` smallest items seen (e.g. line numbers), and how many were seen."""
 
     def __init__(self, k: int = CAP):
-        self.k, self.count, self._heap = k, 0, []
+        self.k, self.count = k, 0
+        self._heap: list = []
 
     def add(self, item) -> None:
         self.count += 1
@@ -120,7 +121,7 @@ class IndexBuilder:
                 bucket.unlink()
                 pairs = sorted(zip(records[0::2], records[1::2]))
                 del records
-                first = (None, 0)
+                first: tuple[int | None, int] = (None, 0)
                 for h, line in pairs:
                     if h == first[0]:
                         duplicates.add((line, first[1]))

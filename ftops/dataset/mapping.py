@@ -93,7 +93,7 @@ def resolve(columns: Sequence[str], options: ColumnOptions) -> Mapping:
             if stray:
                 raise DatasetError(f"{', '.join(stray)} do(es) not go with the {kind.replace('_', '/')} columns "
                                    f"found ({', '.join(repr(found[n]) for n in used)})")
-            mapped = {n: found[n] for n in used}
+            mapped = {n: str(found[n]) for n in used}
             ignored = tuple(c for c in columns if c not in mapped.values())
             return Mapping(kind, mapped, ignored, options.system_text)
     raise DatasetError(

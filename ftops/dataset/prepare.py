@@ -101,7 +101,8 @@ def _natural(source: Source, options: PrepareOptions) -> tuple[list[tuple[Row, s
     """Each row with how it is read ("columns", or the format of an example it already is) and its format."""
     kinds = [_row_format(row, source) for row in source.rows]
     mapping = _mapping(source, [r for r, k in zip(source.rows, kinds) if k == "columns"], options)
-    rows = [(row, kind, mapping.kind if kind == "columns" else kind) for row, kind in zip(source.rows, kinds)]
+    rows = [(row, kind, mapping.kind if kind == "columns" and mapping is not None else kind)
+            for row, kind in zip(source.rows, kinds)]
     if not rows:
         raise DatasetError(f"{source.path}: no examples in it")
     return rows, mapping
@@ -112,7 +113,7 @@ def _convert(source: Source, rows: list[tuple[Row, str, str]], mapping: Mapping 
     items, problems = [], []
     for row, kind, fmt in rows:
         try:
-            example = build(row.value, mapping) if kind == "columns" else row.value
+            example = build(row.value, mapping) if kind == "columns" and mapping is not None else row.value
             items.append(Item(row.number, convert.convert_example(example, working, source=fmt, system=system)))
         except ConversionError as exc:
             problems.append(Problem(f"{source.unit} {row.number}: {exc.message}"))

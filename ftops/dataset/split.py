@@ -85,7 +85,7 @@ def split(items: list[Item], fraction: float, *, seed: int, stratify: bool = Fal
                                hint="drop --stratify for a plain random split")
         strata = {}
         for group in groups.values():
-            strata.setdefault(label_of(group[0].example), []).append(group)
+            strata.setdefault(str(label_of(group[0].example)), []).append(group)
     rng = random.Random(seed)
     valid_rows: set[int] = set()
     for label in sorted(strata):

@@ -54,7 +54,7 @@ def _shape_problem(example: dict, method: str, prompt_completion: bool) -> str |
     problem = _messages_problem(messages)
     if problem:
         return problem
-    if method == "supervised" and not any(m.get("role") == "assistant" for m in messages):
+    if method == "supervised" and not any(m.get("role") == "assistant" for m in messages or ()):
         return "the example has no assistant message to train on"
     return None
 

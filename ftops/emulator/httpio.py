@@ -91,7 +91,8 @@ def read_body(rfile, headers: Message, limit: int) -> bytes:
 
 
 def _read_chunked(rfile, limit: int) -> bytes:
-    chunks, total = [], 0
+    chunks: list[bytes] = []
+    total = 0
     while True:
         line = rfile.readline(1024).split(b";")[0].strip()
         try:

@@ -17,7 +17,7 @@ class Emulator:
         self.faults = Faults(config.fault_rate, config.fault_kinds, config.seed)
         self.dialect = dialect(config.api)
         self._server = EmulatorHTTPServer((config.host, config.port), Store(config), self.faults, self.dialect)
-        host, port = self._server.server_address[:2]
+        host, port = str(self._server.server_address[0]), int(self._server.server_address[1])
         host = f"[{host}]" if ":" in host else host
         self.origin = f"http://{host}:{port}"
         self.url = self.origin + self.dialect.base_path  # what clients of this dialect use as their base URL

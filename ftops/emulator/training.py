@@ -12,7 +12,7 @@ from ftops import cost
 
 RESULT_HEADER = "step,train_loss,train_accuracy,valid_loss,valid_mean_token_accuracy"
 MAX_RESULT_ROWS = 10_000
-_METHOD_DEFAULTS = {"supervised": {}, "dpo": {"beta": 0.1},
+_METHOD_DEFAULTS: dict[str, dict[str, object]] = {"supervised": {}, "dpo": {"beta": 0.1},
                     "reinforcement": {"compute_multiplier": 1.0, "eval_interval": 1, "eval_samples": 1,
                                       "reasoning_effort": "default"}}
 

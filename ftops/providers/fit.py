@@ -32,7 +32,7 @@ def spec_problems(data: dict, pconf: ProviderConfig, doc: Document) -> list[Prob
     def add(path: list, message: str) -> None:
         problems.append(Problem(message, file=doc.file, line=doc.line_of(path), key=".".join(map(str, path))))
 
-    raw_method = data.get("method") if isinstance(data.get("method"), dict) else {}
+    raw_method: dict = data["method"] if isinstance(data.get("method"), dict) else {}
     method = raw_method.get("type", "supervised")
     if not isinstance(method, str):
         return problems
@@ -44,7 +44,7 @@ def spec_problems(data: dict, pconf: ProviderConfig, doc: Document) -> list[Prob
         offers = (f"it offers {', '.join(caps.training_types)}" if caps.training_types
                   else "it does not let a spec choose (remove training_type)")
         add(["method", "training_type"], f"{label} cannot train {training_type}; {offers}")
-    hyper = raw_method.get("hyperparameters") if isinstance(raw_method.get("hyperparameters"), dict) else {}
+    hyper: dict = raw_method["hyperparameters"] if isinstance(raw_method.get("hyperparameters"), dict) else {}
     for name, value in hyper.items():
         if value == "auto" or not isinstance(name, str):
             continue
@@ -67,14 +67,14 @@ def spec_problems(data: dict, pconf: ProviderConfig, doc: Document) -> list[Prob
         add(["seed"], f"{label} does not take a seed")
     suffix = data.get("suffix")
     if isinstance(suffix, str) and suffix:
-        rule = caps.suffix
-        sent = "-".join(suffix.split()) if rule.normalise_spaces else suffix
-        if len(sent) > rule.max_length:
-            add(["suffix"], f"is {len(sent)} characters; {label} allows at most {rule.max_length}")
-        elif rule.charset and not re.fullmatch(f"[{rule.charset}]+", sent):
-            add(["suffix"], f"{suffix!r} may only use [{rule.charset}] on {label}")
-    options = data.get("provider_options") if isinstance(data.get("provider_options"), dict) else {}
-    mine = options.get(kind.type) if isinstance(options.get(kind.type), dict) else {}
+        suffix_rule = caps.suffix
+        sent = "-".join(suffix.split()) if suffix_rule.normalise_spaces else suffix
+        if len(sent) > suffix_rule.max_length:
+            add(["suffix"], f"is {len(sent)} characters; {label} allows at most {suffix_rule.max_length}")
+        elif suffix_rule.charset and not re.fullmatch(f"[{suffix_rule.charset}]+", sent):
+            add(["suffix"], f"{suffix!r} may only use [{suffix_rule.charset}] on {label}")
+    options: dict = data["provider_options"] if isinstance(data.get("provider_options"), dict) else {}
+    mine: dict = options[kind.type] if isinstance(options.get(kind.type), dict) else {}
     for key in mine:
         if key in kind.managed_fields:
             add(["provider_options", kind.type, key], f"{key} is set by ftops from the spec; use the spec's own "

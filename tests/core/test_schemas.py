@@ -33,3 +33,11 @@ def test_example_specs_validate_against_the_spec_schema():
     for path in specs:
         for doc in yaml.safe_load_all(path.read_text()):
             assert not list(validator.iter_errors(doc)), path
+
+
+def test_the_config_schema_is_generated_from_the_registered_provider_types():
+    """Each provider type declares its ftops.yaml options once; schemas/config.schema.json is built from them."""
+    from ftops import schemagen
+
+    committed = (Path(__file__).parents[2] / "schemas" / "config.schema.json").read_text(encoding="utf-8")
+    assert committed == schemagen.render(), "stale: run `python -m ftops.schemagen` and commit the result"

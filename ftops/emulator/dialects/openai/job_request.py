@@ -6,6 +6,7 @@ File *contents* are not read here; that happens while the job is validating (``f
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import secrets
 
@@ -14,9 +15,9 @@ from ftops.emulator.apierror import bad_request
 from ftops.emulator.state import Tx
 
 MAX_SEED = 2147483647
-_COMMON = {"batch_size": ("int", 1, 256), "learning_rate_multiplier": ("num>", 0, None),
+_COMMON: dict[str, tuple] = {"batch_size": ("int", 1, 256), "learning_rate_multiplier": ("num>", 0, None),
            "n_epochs": ("int", 1, 50)}
-HYPERPARAMETERS = {
+HYPERPARAMETERS: dict[str, dict[str, tuple]] = {
     "supervised": _COMMON,
     "dpo": {**_COMMON, "beta": ("num>", 0, 2)},
     "reinforcement": {**_COMMON, "compute_multiplier": ("num>", 1e-5, 10), "eval_interval": ("int", 1, None),
@@ -152,7 +153,7 @@ def _check_integrations(integrations) -> list | None:
 def normalize(tx: Tx, body: dict) -> dict:
     """The checked request: model, base, files, suffix, seed, metadata, integrations, method."""
     cutoff = tx.cfg.training_cutoff
-    if cutoff is not None and modeltable.today(tx) > cutoff:
+    if isinstance(cutoff, dt.date) and modeltable.today(tx) > cutoff:
         raise bad_request(f"New fine-tuning jobs are no longer accepted (the last day was {cutoff}).",
                           code="fine_tuning_unavailable")
     method = _method(body)
