@@ -61,10 +61,27 @@ class _Progress:
     """While --wait follows a running job: its newest metrics event ("Step 120/300: training loss=0.42"),
     at most once every ``every`` seconds so a CI log stays readable through hours of training."""
 
+    DETAILED = 3  # with more jobs in flight than this, one summary line per interval instead of per-job steps
+
     def __init__(self, opts: "ApplyOptions", every: float = 30.0):
         self.opts, self.every = opts, every
         self._last_id: str | None = None
         self._last_at: dt.datetime | None = None
+        self._last_round: dt.datetime | None = None
+
+    def round(self, in_flight: dict) -> None:
+        """Many jobs at once: how many are in which status, at most once per interval."""
+        if len(in_flight) <= self.DETAILED:
+            return
+        now = self.opts.now()
+        if self._last_round is not None and (now - self._last_round).total_seconds() < self.every:
+            return
+        self._last_round = now
+        counts: dict[str, int] = {}
+        for flight in in_flight.values():
+            counts[flight.status or "starting"] = counts.get(flight.status or "starting", 0) + 1
+        self.opts.say(f"{len(in_flight)} jobs in flight: " + ", ".join(f"{n} {status}" for status, n in
+                                                                      sorted(counts.items())))
 
     def report(self, spec: str, provider: Provider, job: RemoteJob) -> None:
         now = self.opts.now()
@@ -88,7 +105,25 @@ def _iso(now: dt.datetime) -> str:
     return now.astimezone(dt.timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
+@dataclass
+class _Flight:
+    """A job this apply follows: the action it carries out and the status last seen."""
+
+    action: Action
+    job_id: str
+    status: str | None = None
+
+
+IMMEDIATE = frozenset({"forget", "delete", "move", "update", "repair"})  # lockfile-only or one request
+
+
 class Applier:
+    """Runs a plan in rounds: start every action that can start (concurrently: uploads and creates), then, with
+    --wait, one poll round for all jobs in flight (a list call per provider, not a GET per job) every
+    ``poll_interval``, recording each job that finished and starting the children it unblocks. The lockfile is
+    written once per round: every job also carries its launch key, so a crash between two writes loses nothing
+    the provider cannot tell the next apply."""
+
     def __init__(self, plan: Plan, specs: dict[str, FineTuneSpec], store: LockStore,
                  providers: Callable[[str], Provider], opts: ApplyOptions):
         self.plan = plan
@@ -101,54 +136,184 @@ class Applier:
         self._finished_models: dict[str, str] = {}  # spec -> model recorded during this apply
         self._upload_locks: dict[tuple[str, str], threading.Lock] = {}
         self.leases = Leases(opts.project, wait=opts.lease_wait, sleep=opts.sleep)
+        self._progress = _Progress(opts)
 
     # -- orchestration -----------------------------------------------------------------------------------
     def run(self) -> list[Outcome]:
-        chains = self._chains()
         self.store.set_project(self.opts.project)
+        waiting: dict[str, list[Action]] = {}  # parent spec -> actions that start once it has its new model
+        ready: list[Action] = []
+        for action in self.plan.actions:
+            if action.kind in IMMEDIATE:
+                self._record(action, self._guarded(self._immediate, action))
+            elif action.after:
+                waiting.setdefault(action.after[0], []).append(action)
+            else:
+                ready.append(action)
+        self.store.flush()
+        in_flight: dict[str, _Flight] = {}
+        started = self.opts.now()
         try:
-            with ThreadPoolExecutor(max_workers=max(1, min(8, len(chains))),
-                                    thread_name_prefix="ftops-apply") as pool:
-                futures = [pool.submit(self._run_chain, chain) for chain in chains]
-                try:
-                    while wait(futures, timeout=0.2).not_done:  # short waits keep Ctrl-C responsive
-                        pass
-                except KeyboardInterrupt:
-                    self.opts.stop.set()  # workers finish the step (and lockfile write) they are in, then stop
-                    for f in futures:
-                        if not f.cancelled():
-                            f.result()
-                    raise Interrupted() from None
-                for f in futures:
-                    f.result()
+            while True:
+                if ready:
+                    starting, ready = ready, []
+                    for action, result in self._start_all(starting):
+                        if isinstance(result, Outcome):
+                            self._record(action, result)
+                            ready += self._release(action, result, waiting)
+                        else:
+                            in_flight[action.spec] = _Flight(action, result.id)
+                            ready += self._settle(in_flight, action.spec, result, waiting)
+                    self.store.flush()
+                    continue
+                if not in_flight or not self.opts.wait:
+                    break
+                if self.opts.timeout is not None and (self.opts.now() - started).total_seconds() > self.opts.timeout:
+                    for flight in in_flight.values():
+                        self._record(flight.action, Outcome(flight.action.spec, flight.action.kind, True,
+                                                            f"stopped waiting; job {flight.job_id} is "
+                                                            f"{flight.status}", in_flight=flight.job_id))
+                    in_flight.clear()
+                    break
+                self._sleep()
+                for name, job in self._poll(in_flight).items():
+                    ready += self._settle(in_flight, name, job, waiting)
+                self._progress.round(in_flight)
+                self.store.flush()
+        except KeyboardInterrupt:
+            self.opts.stop.set()
+            raise Interrupted() from None
         finally:
+            for flight in in_flight.values():
+                if not self.opts.wait or self.opts.stop.is_set():
+                    self._record(flight.action, Outcome(
+                        flight.action.spec, flight.action.kind, True, f"job {flight.job_id} is {flight.status}; "
+                        "`ftops apply` records the model once it has finished", in_flight=flight.job_id))
+            for children in waiting.values():
+                for child in children:
+                    self._record(child, Outcome(child.spec, "wait", True, f"waits for parent {child.after[0]!r}; "
+                                                "run `ftops apply` again (or use --wait) once it has finished",
+                                                deferred=True))
+            self.store.flush()
             self.leases.release_all(self.providers)
         return self.outcomes
 
-    def _chains(self) -> list[list[Action]]:
-        root: dict[str, str] = {}
-        for action in self.plan.actions:
-            spec = self.specs.get(action.spec)
-            parent = spec.parent if spec else None
-            root[action.spec] = root.get(parent, parent) if parent in root else action.spec
-        chains: dict[str, list[Action]] = {}
-        for action in self.plan.actions:
-            chains.setdefault(root[action.spec], []).append(action)
-        return list(chains.values())
+    def _sleep(self) -> None:
+        if self.opts.stop.is_set():
+            raise KeyboardInterrupt
+        self.opts.sleep(self.opts.poll_interval)
 
-    def _run_chain(self, chain: list[Action]) -> None:
-        for action in chain:
-            if self.opts.stop.is_set():
-                return
+    def _guarded(self, step: Callable[[Action], Any], action: Action) -> Any:
+        try:
+            return step(action)
+        except Interrupted:
+            return Outcome(action.spec, action.kind, True, "not started (interrupted)", deferred=True)
+        except FtopsError as exc:
+            return Outcome(action.spec, action.kind, False, str(exc))
+
+    def _record(self, action: Action, outcome: Outcome) -> None:
+        with self._out_mutex:
+            self.outcomes.append(outcome)
+        self.opts.say(f"{action.spec}: {outcome.message}")
+
+    def _start_all(self, actions: list[Action]) -> list[tuple[Action, RemoteJob | Outcome]]:
+        """Start (or look up) the job of every action, up to eight at a time; Ctrl-C stays responsive. Each
+        result comes with the action as carried out (a child's inputs name its parent's new model)."""
+        def one(action: Action) -> tuple[Action, RemoteJob | Outcome]:
+            action = self._resolved(action)
+            return action, self._guarded(self._start, action)
+
+        if len(actions) == 1:
+            return [one(actions[0])]
+        with ThreadPoolExecutor(max_workers=min(8, len(actions)), thread_name_prefix="ftops-apply") as pool:
+            futures = [pool.submit(one, a) for a in actions]
             try:
-                outcome = self._run(action)
-            except FtopsError as exc:
-                outcome = Outcome(action.spec, action.kind, False, str(exc))
-            with self._out_mutex:
-                self.outcomes.append(outcome)
-            self.opts.say(f"{action.spec}: {outcome.message}")
+                while wait(futures, timeout=0.2).not_done:
+                    pass
+            except KeyboardInterrupt:
+                self.opts.stop.set()  # workers finish the step they are in, then stop
+                wait(futures)
+                raise
+            return [f.result() for f in futures]
 
-    def _run(self, action: Action) -> Outcome:
+    def _resolved(self, action: Action) -> Action:
+        """A child whose parent finished in this apply trains from the parent's new model."""
+        if not action.after:
+            return action
+        inputs = dict(action.inputs or {}, base_model=self._finished_models[action.after[0]])
+        return replace(action, inputs=inputs, fingerprint=fingerprint(inputs), after=())
+
+    def _start(self, action: Action) -> RemoteJob:
+        if self.opts.stop.is_set():
+            raise Interrupted()
+        provider = self.providers(action.provider)
+        if action.kind == "record":
+            assert action.job_id is not None
+            return provider.get_job(action.job_id)
+        if action.kind in ("wait", "adopt"):
+            assert action.job_id is not None
+            if action.kind == "adopt":
+                self._set_pending(action, job_id=action.job_id, status="adopted", state=states.UNKNOWN)
+            return provider.get_job(action.job_id)
+        return self._launch(action)
+
+    def _settle(self, in_flight: dict[str, _Flight], name: str, job: RemoteJob,
+                waiting: dict[str, list[Action]]) -> list[Action]:
+        """Take in what a job's status says now; returns the children it lets start."""
+        flight = in_flight[name]
+        if job.raw_status != flight.status:
+            flight.status = job.raw_status
+            self._set_pending(flight.action, job_id=job.id, status=job.raw_status, state=job.state)
+            if self.opts.wait or job.state in states.TERMINAL:
+                self.opts.say(f"{name}: job {job.id} {job.raw_status}")
+        if job.state not in states.TERMINAL:
+            if job.state == states.RUNNING and len(in_flight) <= _Progress.DETAILED:
+                self._progress.report(name, self.providers(flight.action.provider), job)
+            return []
+        del in_flight[name]
+        outcome = self._finish(flight.action, job)
+        self._record(flight.action, outcome)
+        return self._release(flight.action, outcome, waiting)
+
+    def _release(self, action: Action, outcome: Outcome, waiting: dict[str, list[Action]]) -> list[Action]:
+        children = waiting.pop(action.spec, [])
+        if outcome.ok and action.spec in self._finished_models:
+            return children
+        for child in children:
+            self._record(child, Outcome(child.spec, "wait", False, f"not started: its parent {action.spec!r} did "
+                                        "not produce a new model in this apply", deferred=True))
+        return []
+
+    def _poll(self, in_flight: dict[str, _Flight]) -> dict[str, RemoteJob]:
+        """The current state of every job in flight: one listing per provider where it lists them, a GET for
+        what the listing did not show."""
+        found: dict[str, RemoteJob] = {}
+        by_provider: dict[str, dict[str, str]] = {}
+        for name, flight in in_flight.items():
+            by_provider.setdefault(flight.action.provider, {})[flight.job_id] = name
+        for provider_name, ids in by_provider.items():
+            provider = self.providers(provider_name)
+            seen: dict[str, RemoteJob] = {}
+            try:
+                for job in provider.list_jobs(self.opts.project, limit=max(100, 2 * len(ids))):
+                    if job.id in ids:
+                        seen[job.id] = job
+                        if len(seen) == len(ids):
+                            break
+            except ProviderError:
+                pass  # the GETs below ask for each job instead
+            for job_id, name in ids.items():
+                known = seen.get(job_id)
+                if known is None:
+                    try:
+                        known = provider.get_job(job_id)
+                    except ProviderError as exc:
+                        self.opts.say(f"{name}: could not ask about job {job_id} ({exc}); asking again next round")
+                        continue
+                found[name] = known
+        return found
+
+    def _immediate(self, action: Action) -> Outcome:
         kind = action.kind
         if kind == "forget":
             self.store.update(action.spec, lambda e: None)
@@ -167,30 +332,10 @@ class Applier:
             spec = self.specs[action.spec]
             self.store.update(action.spec, lambda e: e.with_(protect=spec.protect) if e else None)
             return Outcome(action.spec, kind, True, "lockfile updated")
-        if kind == "repair":
-            self.store.update(action.spec, lambda e: e.with_(model=None, trained_model=None, fingerprint=None,
-                                                               job=None, inputs=None) if e else None)
-            return Outcome(action.spec, kind, True, "unverifiable pin removed from the lockfile; re-pinning from "
-                                                    "the provider's record")
-        if action.after:
-            return self._run_after_parent(action)
-        if kind == "record":
-            assert action.job_id is not None
-            return self._finish(action, self.providers(action.provider).get_job(action.job_id))
-        if kind in ("wait", "adopt"):
-            if kind == "adopt":
-                self._set_pending(action, job_id=action.job_id, status="adopted", state=states.UNKNOWN)
-            return self._follow(action, action.job_id)
-        return self._launch(action)
-
-    def _run_after_parent(self, action: Action) -> Outcome:
-        parent = self.specs[action.spec].parent
-        model = self._finished_models.get(parent or "")
-        if model is None:
-            return Outcome(action.spec, "wait", True, f"waits for parent {parent!r}; run `ftops apply` again "
-                           "(or use --wait) once it has finished", deferred=True)
-        inputs = dict(action.inputs or {}, base_model=model)
-        return self._launch(replace(action, inputs=inputs, fingerprint=fingerprint(inputs), after=()))
+        self.store.update(action.spec, lambda e: e.with_(model=None, trained_model=None, fingerprint=None,
+                                                           job=None, inputs=None) if e else None)
+        return Outcome(action.spec, kind, True, "unverifiable pin removed from the lockfile; re-pinning from the "
+                                                "provider's record")
 
     # -- steps -------------------------------------------------------------------------------------------
     def _upload_lock(self, provider: str, sha256: str) -> threading.Lock:
@@ -272,7 +417,7 @@ class Applier:
                 return job
         return None
 
-    def _launch(self, action: Action) -> Outcome:
+    def _launch(self, action: Action) -> RemoteJob:
         provider = self.providers(action.provider)
         old = self.store.get(action.spec)
         old_pending = (old.pending if old else None) or {}
@@ -294,38 +439,7 @@ class Applier:
                 job = provider.create_job(self._request(action, inputs, file_ids))
                 self.opts.say(f"{action.spec}: started job {job.id} ({inputs['base_model']})")
             self._set_pending(action, job_id=job.id, status=job.raw_status, state=job.state, error=None)
-        return self._follow(action, job.id, job)
-
-    def _follow(self, action: Action, job_id: str | None, job: RemoteJob | None = None) -> Outcome:
-        provider = self.providers(action.provider)
-        assert job_id is not None
-        job = job or provider.get_job(job_id)
-        if not self.opts.wait or job.state in states.TERMINAL:
-            if job.state in states.TERMINAL:
-                return self._finish(action, job)
-            self._set_pending(action, job_id=job.id, status=job.raw_status, state=job.state)
-            return Outcome(action.spec, action.kind, True, f"job {job.id} is {job.raw_status}; "
-                           "`ftops apply` records the model once it has finished", in_flight=job.id)
-        started = self.opts.now()
-        last = None
-        progress = _Progress(self.opts)
-        while job.state not in states.TERMINAL:
-            if self.opts.stop.is_set():
-                self._set_pending(action, job_id=job.id, status=job.raw_status, state=job.state)
-                return Outcome(action.spec, action.kind, True, f"job {job.id} is {job.raw_status}",
-                               in_flight=job.id)
-            if job.raw_status != last:
-                last = job.raw_status
-                self._set_pending(action, job_id=job.id, status=job.raw_status, state=job.state)
-                self.opts.say(f"{action.spec}: job {job.id} {job.raw_status}")
-            if job.state == states.RUNNING:
-                progress.report(action.spec, provider, job)
-            if self.opts.timeout is not None and (self.opts.now() - started).total_seconds() > self.opts.timeout:
-                return Outcome(action.spec, action.kind, True, f"stopped waiting; job {job.id} is "
-                               f"{job.raw_status}", in_flight=job.id)
-            self.opts.sleep(self.opts.poll_interval)
-            job = provider.get_job(job.id)
-        return self._finish(action, job)
+        return job
 
     def _finish(self, action: Action, job: RemoteJob) -> Outcome:
         if job.state == states.SUCCEEDED and job.fine_tuned_model:

@@ -11,13 +11,20 @@ from ftops.lockfile import LockEntry, Lockfile, remove_stale_temp_files, write_l
 
 
 class LockStore:
-    """Create it while holding the project lock: it clears temp files an apply killed mid-write left behind."""
+    """Create it while holding the project lock: it clears temp files an apply killed mid-write left behind.
 
-    def __init__(self, path: Path, lock: Lockfile):
+    ``deferred``: changes are kept in memory until ``flush()`` (apply flushes once per round, so one apply writes
+    the file a bounded number of times, not once per step per spec; every job carries its launch key, so what a
+    crash loses between two flushes the provider still knows)."""
+
+    def __init__(self, path: Path, lock: Lockfile, *, deferred: bool = False):
         self.path = path
         remove_stale_temp_files(path)
         self._lock = lock
         self._mutex = threading.Lock()
+        self._deferred = deferred
+        self._dirty = False
+        self.writes = 0  # how many times the file was written (benchmarks read it)
 
     @property
     def current(self) -> Lockfile:
@@ -31,8 +38,21 @@ class LockStore:
         with self._mutex:
             entry = change(self._lock.get(name))
             self._lock = self._lock.with_entry(entry) if entry is not None else self._lock.without(name)
-            write_lockfile(self.path, self._lock)
+            self._write()
             return entry
+
+    def _write(self) -> None:
+        if self._deferred:
+            self._dirty = True
+        elif write_lockfile(self.path, self._lock):
+            self.writes += 1
+
+    def flush(self) -> None:
+        """Write what changed since the last flush (deferred stores)."""
+        with self._mutex:
+            if self._dirty and write_lockfile(self.path, self._lock):
+                self.writes += 1
+            self._dirty = False
 
     def set_project(self, project: str) -> None:
         """Record the project identity (written with the next change, not on its own)."""
@@ -46,7 +66,7 @@ class LockStore:
             if entry is None:
                 return
             self._lock = self._lock.without(old).with_entry(entry.with_(name=new))
-            write_lockfile(self.path, self._lock)
+            self._write()
 
     def file_id(self, provider: str, sha256: str) -> str | None:
         """A file id already recorded for this content on this provider (by any entry)."""

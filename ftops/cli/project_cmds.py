@@ -244,7 +244,7 @@ def apply(
             opts = ApplyOptions(project=ws.project, wait=wait, poll_interval=rt.poll_interval,
                                 timeout=wait_timeout, sleep=rt.sleep, now=rt.now, say=echo,
                                 lease_wait=max(lock_timeout, 600.0), plan_options=plan_options(ws))
-            store = LockStore(ws.config.lockfile, ws.lock)
+            store = LockStore(ws.config.lockfile, ws.lock, deferred=True)
             applier = Applier(the_plan, {s.name: s for s in ws.specs}, store, pool, opts)
             try:
                 outcomes = applier.run()
@@ -259,9 +259,12 @@ def apply(
             pool.close()
     failed = [o for o in outcomes if not o.ok]
     in_flight = [o for o in outcomes if o.in_flight]
-    echo(f"\nApply finished: {len(outcomes) - len(failed)} done, {len(failed)} failed"
+    deferred = [o for o in outcomes if o.deferred and o.ok]
+    done = len(outcomes) - len(failed) - len(in_flight) - len(deferred)
+    echo(f"\nApply finished: {done} done, {len(failed)} failed"
          + (f", {len(in_flight)} job(s) still running (run `ftops apply` again to record them)" if in_flight
-            else "") + ".")
+            else "")
+         + (f", {len(deferred)} waiting for a parent" if deferred else "") + ".")
     return EXIT_ERROR if failed else EXIT_OK
 
 
@@ -271,7 +274,7 @@ def _interrupted(store, plan, outcomes) -> None:
         if entry.pending:
             echo(f"  {name}: job {entry.pending.get('job_id') or '(not started)'} "
                  f"{entry.pending.get('status')}", err=True)
-    untouched = sorted({a.spec for a in plan.actions if a.launches} - {o.spec for o in outcomes} - {
+    untouched = sorted({a.spec for a in plan.actions if a.launches} - {o.spec for o in outcomes if not o.deferred} - {
         n for n, e in store.current.entries.items() if e.pending})
     if untouched:
         echo(f"Not started yet: {', '.join(untouched)}.", err=True)
