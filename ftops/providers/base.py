@@ -64,8 +64,8 @@ class RemoteJob:
     finished_at: int | None = None
     estimated_finish: int | None = None
     error: JobError | None = None
-    launch_key: str | None = None  # ftops's launch key id (its first Capabilities.key_chars characters), read back
-    # from wherever the provider carries it
+    # ftops's launch key id, read back from wherever the provider carries it (its first Capabilities.key_chars chars)
+    launch_key: str | None = None
     spec: str | None = None  # the spec and fingerprint, where the provider carries them (job metadata)
     fingerprint: str | None = None
     metadata: dict[str, str] = field(default_factory=dict)
