@@ -1,7 +1,7 @@
 """Chaos benchmark: SIGKILL `ftops apply --wait` (a real process) at 300 random moments and report what the
 emulator recorded. The same engine as tests/reliability/test_chaos.py (which uses 30 kill points).
 
-    .venv/bin/python benchmarks/chaos.py [--kills 300] [--seed N] [--lanes 2]
+    .venv/bin/python benchmarks/chaos.py [--kills 300] [--seed N] [--lanes 2] [--provider openai|together]
 
 Exit status 0 when there were no duplicate jobs, no duplicate uploads, no invalid lockfile and no other problem.
 """
@@ -15,6 +15,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tests.reliability.chaos import run_chaos  # noqa: E402
+from tests.reliability.support import FLAVORS  # noqa: E402
 
 
 def main() -> int:
@@ -23,8 +24,11 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=20261121)
     parser.add_argument("--lanes", type=int, default=2, help="projects killed side by side (default 2)")
     parser.add_argument("--job-duration", type=float, default=1.5, help="emulator job duration in seconds")
+    parser.add_argument("--provider", choices=sorted(FLAVORS), default="openai",
+                        help="provider type (and the emulator dialect standing in for it)")
     args = parser.parse_args()
-    report = run_chaos(seed=args.seed, kill_points=args.kills, lanes=args.lanes, job_duration=args.job_duration)
+    report = run_chaos(seed=args.seed, kill_points=args.kills, lanes=args.lanes, job_duration=args.job_duration,
+                       flavor=FLAVORS[args.provider])
     print(report.summary())
     clean = not report.problems and not report.duplicate_jobs and not report.duplicate_uploads \
         and not report.lockfile_invalid

@@ -304,7 +304,8 @@ class Applier:
                 pass  # the GETs below ask for each job instead
             for job_id, name in ids.items():
                 known = seen.get(job_id)
-                if known is None:
+                if known is None or known.state in states.TERMINAL:  # a listing may be a summary: details (the
+                    # error, the trained tokens) come from the job itself, once, when it has finished
                     try:
                         known = provider.get_job(job_id)
                     except ProviderError as exc:

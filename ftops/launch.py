@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass
 
 KEY_CHARS = 20  # hex characters of the id (80 bits)
+SHORT_CHARS = 8  # hex characters of LaunchKey.short (32 bits), for keys carried in a short visible name
 
 
 @dataclass(frozen=True)
@@ -28,7 +29,12 @@ class LaunchKey:
     @property
     def short(self) -> str:
         """Eight hex characters, for providers that must carry the key in a short visible name."""
-        return self.id[:8]
+        return self.id[:SHORT_CHARS]
+
+    def carried(self, chars: int = KEY_CHARS) -> str:
+        """What a provider that carries ``chars`` characters of the key holds (``Capabilities.key_chars``): the
+        core compares this, never the full id, with ``RemoteJob.launch_key``."""
+        return self.id[:chars]
 
 
 def key_id(project: str, spec: str, fingerprint: str) -> str:

@@ -15,7 +15,7 @@ from ftops import cost
 from ftops.config import ProviderConfig
 from ftops.diff import Change, input_changes
 from ftops.fingerprint import file_record, fingerprint, make_inputs, matches
-from ftops.launch import LaunchKey
+from ftops.launch import KEY_CHARS, LaunchKey
 from ftops.lockfile import LockEntry, Lockfile
 from ftops.providers import base as states
 from ftops.providers.fit import mapping_lines
@@ -122,6 +122,12 @@ def provider_type(opts: PlanOptions, provider: str) -> str | None:
     return kind_of(pconf.type).effective(pconf).type if pconf else None
 
 
+def key_chars(opts: PlanOptions, provider: str) -> int:
+    """How much of a launch key ``provider`` carries on its jobs (``Capabilities.key_chars``)."""
+    pconf = opts.providers.get(provider)
+    return kind_of(pconf.type).effective(pconf).capabilities.key_chars if pconf else KEY_CHARS
+
+
 def desired_inputs(spec: FineTuneSpec, facts: SpecFacts, parent_model: str | None,
                    opts: PlanOptions) -> dict[str, Any]:
     def record(role):
@@ -185,8 +191,10 @@ class _Context:
     opts: PlanOptions
 
     def key(self, fp: str | None = None) -> str | None:
+        """The launch key as this spec's provider carries it (what refresh indexed its jobs by)."""
         fp = fp or self.fp
-        return LaunchKey(self.opts.project, self.spec.name, fp).id if fp else None
+        return LaunchKey(self.opts.project, self.spec.name, fp).carried(key_chars(self.opts, self.spec.provider)) \
+            if fp else None
 
     def same(self, recorded: str | None) -> bool:
         return matches(recorded, self.inputs, self.spec.method_as_written)
@@ -296,7 +304,8 @@ def _integrity(spec_name: str, entry: LockEntry, edited: bool, observed: Observe
         if produced and produced not in (entry.model, entry.trained_model):
             problems.append(f"ftops.lock pins {entry.trained_model or entry.model}, but its job {job_id} produced "
                             f"{produced}")
-        expected = {LaunchKey(opts.project, name, entry.fingerprint).id
+        carried = key_chars(opts, entry.provider)
+        expected = {LaunchKey(opts.project, name, entry.fingerprint).carried(carried)
                     for name in (spec_name, *former_names)} if entry.fingerprint else set()
         if job.launch_key and expected and job.launch_key not in expected:
             problems.append(f"ftops.lock names job {job_id}, which was not started for this spec and fingerprint"

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import hashlib
+
 from ftops.emulator.apierror import not_found
 from ftops.emulator.state import Tx, new_id
 
 
 def add_file(tx: Tx, filename: str, purpose: str, content: bytes, expires_at: int | None = None,
-             prefix: str = "file-") -> dict:
-    """Store ``content`` as a new file and return its record."""
-    file_id = new_id(prefix)
+             prefix: str = "file-", file_id: str | None = None) -> dict:
+    """Store ``content`` as a new file (under ``file_id`` when the dialect chose it already) and return its
+    record; the record keeps the content's sha256 (for APIs that find files by checksum)."""
+    file_id = file_id or new_id(prefix)
     tx.write_blob(file_id, content)
     record = {"id": file_id, "object": "file", "bytes": len(content), "created_at": int(tx.now),
               "filename": filename, "purpose": purpose, "status": "processed", "expires_at": expires_at,
-              "seq": tx.next_seq()}
+              "seq": tx.next_seq(), "sha256": hashlib.sha256(content).hexdigest()}
     tx.data["files"][file_id] = record
     return record
 

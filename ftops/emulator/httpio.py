@@ -60,6 +60,16 @@ class Request:
         return value
 
 
+@dataclass
+class Reply:
+    """A handler's answer with a status and headers of its own (a redirect, a conflict with its own body); a plain
+    dict (JSON) or bytes is a 200."""
+
+    status: int
+    body: dict | list | bytes | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+
 def _no_constant(name: str) -> float:
     raise ValueError(f"{name} is not a JSON number")
 

@@ -21,7 +21,7 @@ from ftops.emulator import admin, jobs
 from ftops.emulator import faults as faults_mod
 from ftops.emulator.apierror import ApiError, reason
 from ftops.emulator.dialects import Dialect
-from ftops.emulator.httpio import JSON_LIMIT, Request, read_body
+from ftops.emulator.httpio import JSON_LIMIT, Reply, Request, read_body
 from ftops.emulator.router import Router
 from ftops.emulator.state import Store
 
@@ -138,6 +138,12 @@ class Handler(BaseHTTPRequestHandler):
             status, payload = result.status, json.dumps(self.server.dialect.render_error(result)).encode()
             headers.update(result.headers)
             ctype = "application/json"
+        elif isinstance(result, Reply):
+            status, headers = result.status, {**headers, **result.headers}
+            if isinstance(result.body, bytes) or result.body is None:
+                payload, ctype = result.body or b"", "application/octet-stream"
+            else:
+                payload, ctype = json.dumps(result.body).encode(), "application/json"
         elif isinstance(result, bytes):
             status, payload, ctype = 200, result, "application/octet-stream"
         else:

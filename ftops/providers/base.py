@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Protocol
 
+from ftops.launch import KEY_CHARS
+
 if TYPE_CHECKING:
     from ftops.launch import LaunchKey
 
@@ -62,7 +64,8 @@ class RemoteJob:
     finished_at: int | None = None
     estimated_finish: int | None = None
     error: JobError | None = None
-    launch_key: str | None = None  # ftops's launch key id, read back from wherever the provider carries it
+    # ftops's launch key id, read back from wherever the provider carries it (its first Capabilities.key_chars chars)
+    launch_key: str | None = None
     spec: str | None = None  # the spec and fingerprint, where the provider carries them (job metadata)
     fingerprint: str | None = None
     metadata: dict[str, str] = field(default_factory=dict)
@@ -168,6 +171,7 @@ class SuffixRule:
     max_length: int = 64
     charset: str | None = None  # a regex character class body, e.g. "A-Za-z0-9_-"
     normalise_spaces: bool = False  # spaces become "-" (visibly, in the plan), as the legacy tools did
+    reserved: int = 0  # characters of max_length the provider type appends itself (a launch key tail)
 
 
 @dataclass(frozen=True)
@@ -186,6 +190,10 @@ class Capabilities:
     integrations: tuple[str, ...] = ()  # integration types passed through natively (e.g. "wandb")
     min_examples: int = 10
     default_epochs: str = "auto"  # "auto": OpenAI's heuristic; or the provider's fixed default as a string
+    # How many leading characters of the launch key id the provider carries (and reads back into
+    # RemoteJob.launch_key): all of them where it has room (job metadata), fewer where the key must fit in a short
+    # visible name (a suffix tail). The core compares ``LaunchKey.carried(key_chars)`` with RemoteJob.launch_key.
+    key_chars: int = KEY_CHARS
 
     def accepts(self, method: str, name: str) -> Rule | None:
         return self.hyperparameters.get(method, {}).get(name)

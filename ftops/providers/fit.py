@@ -69,8 +69,11 @@ def spec_problems(data: dict, pconf: ProviderConfig, doc: Document) -> list[Prob
     if isinstance(suffix, str) and suffix:
         suffix_rule = caps.suffix
         sent = "-".join(suffix.split()) if suffix_rule.normalise_spaces else suffix
-        if len(sent) > suffix_rule.max_length:
-            add(["suffix"], f"is {len(sent)} characters; {label} allows at most {suffix_rule.max_length}")
+        room = suffix_rule.max_length - suffix_rule.reserved
+        if len(sent) > room:
+            why = (f" ({suffix_rule.max_length} minus the {suffix_rule.reserved} characters of the launch key ftops "
+                   "appends)" if suffix_rule.reserved else "")
+            add(["suffix"], f"is {len(sent)} characters; {label} allows at most {room}{why}")
         elif suffix_rule.charset and not re.fullmatch(f"[{suffix_rule.charset}]+", sent):
             add(["suffix"], f"{suffix!r} may only use [{suffix_rule.charset}] on {label}")
     options: dict = data["provider_options"] if isinstance(data.get("provider_options"), dict) else {}
@@ -84,8 +87,14 @@ def spec_problems(data: dict, pconf: ProviderConfig, doc: Document) -> list[Prob
         retired = kind.catalog().retired_model(base)
         if retired:
             note = f" ({retired.note})" if retired.note else ""
-            add(["base_model"], f"{base} can no longer be fine-tuned on {label}{note}; use "
-                                f"{' or '.join(retired.replacements)}")
+            instead = (f"use {' or '.join(retired.replacements)}" if retired.replacements
+                       else "pick another base model it offers")
+            add(["base_model"], f"{base} can no longer be fine-tuned on {label}{note}; {instead}")
+        info = kind.lookup(base)
+        if isinstance(training_type, str) and training_type in caps.training_types and info.known \
+                and info.training_types and training_type not in info.training_types:
+            add(["method", "training_type"], f"{label} trains {base} with {', '.join(info.training_types)} only, "
+                                             f"not {training_type}")
     return problems
 
 

@@ -1,4 +1,4 @@
-"""HTTP for providers: one httpx client, retries with backoff, OpenAI error envelopes -> ProviderError.
+"""HTTP for providers: one httpx client, retries with backoff, error bodies -> ProviderError.
 
 Retries follow the official SDK's rules, made sturdier for CI: connection errors, timeouts, 408, 409, 429 and
 5xx are retried with exponential backoff and jitter, honouring ``retry-after-ms`` / ``retry-after`` (and
@@ -152,6 +152,8 @@ class HttpClient:
                                 provider=self.provider) from None
 
     def _error(self, response: httpx.Response) -> ProviderError:
+        """The provider's message, code and param from ``{"error": {...}}`` (OpenAI, Together), ``{"error": str}``
+        or a bare ``{"message": ...}``; else the status and the start of the body."""
         message, code, param = f"HTTP {response.status_code}", None, None
         try:
             body = response.json()
@@ -161,6 +163,9 @@ class HttpClient:
                 code, param = err.get("code"), err.get("param")
             elif isinstance(err, str):
                 message = err
+            elif isinstance(body, dict) and isinstance(body.get("message"), str) and body["message"]:
+                message = body["message"]  # a bare {"message": ...} (Together's limits 404, grpc-style bodies)
+                code = body.get("code") if isinstance(body.get("code"), str) else None
         except ValueError:
             text = response.text[:300].strip()
             if text:

@@ -24,4 +24,6 @@ HARNESSES = [
             lambda url: {"type": "openai", "base_url": url, "api_key_env": TEST_KEY_ENV}),
     Harness("azure-openai", "openai", "gpt-4o-mini-2024-07-18",
             lambda url: {"type": "azure-openai", "base_url": url, "api_key_env": TEST_KEY_ENV}),
+    Harness("together", "together", "meta-llama/Meta-Llama-3.1-8B-Instruct-Reference",
+            lambda url: {"type": "together", "base_url": url, "api_key_env": TEST_KEY_ENV}),
 ]

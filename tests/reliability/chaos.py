@@ -1,6 +1,7 @@
 """The chaos engine shared by tests/reliability/test_chaos.py and benchmarks/chaos.py.
 
-A lane is a standalone emulator process and a project (four specs: parent -> child, two sharing a file). Each
+A lane is a standalone emulator process (of the dialect that stands in for the provider type under test) and a
+project (four specs: parent -> child, two sharing a file). Each
 generation gives the project new training data (so every spec is created or replaced), then runs
 ``ftops apply --auto-approve --wait`` as a real subprocess and SIGKILLs it at a random moment, again and again;
 after every kill the lockfile must parse and no fingerprint may have two live jobs on the emulator. When the
@@ -24,8 +25,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tests.reliability.support import (EmulatorProcess, Spawned, audit, check_converged, lockfile_valid,
-                                       make_project, new_generation)
+from tests.reliability.support import (OPENAI, EmulatorProcess, Flavor, Spawned, audit, check_converged,
+                                       lockfile_valid, make_project, new_generation)
 
 PHASES = ("startup", "planned", "uploaded", "started job", "validating_files", "queued", "running", "pinned")
 
@@ -33,6 +34,7 @@ PHASES = ("startup", "planned", "uploaded", "started job", "validating_files", "
 @dataclass
 class ChaosReport:
     seed: int
+    flavor: str = "openai"
     kills: int = 0
     applies: int = 0
     generations: int = 0
@@ -48,8 +50,8 @@ class ChaosReport:
     def summary(self) -> str:
         per_fp = ", ".join(f"{n} live job(s): {c} fingerprint(s)" for n, c in sorted(self.jobs_per_fingerprint.items()))
         phases = ", ".join(f"{p}={self.phases[p]}" for p in PHASES if self.phases[p])
-        return (f"seed {self.seed}: {self.kills} kills, {self.applies} applies, {self.generations} generations; "
-                f"jobs per fingerprint [{per_fp}]; duplicate jobs {self.duplicate_jobs}, duplicate uploads "
+        return (f"{self.flavor}, seed {self.seed}: {self.kills} kills, {self.applies} applies, "
+                f"{self.generations} generations; jobs per fingerprint [{per_fp}]; duplicate jobs {self.duplicate_jobs}, duplicate uploads "
                 f"{self.duplicate_uploads}, lockfile invalid {self.lockfile_invalid}; wall {self.wall:.1f}s\n"
                 f"kills by phase: {phases}" + ("\nproblems:\n  " + "\n  ".join(self.problems)
                                                if self.problems else ""))
@@ -72,12 +74,13 @@ class Lane:
     workdir: Path
     job_duration: float
     work_window: float  # seconds after the plan is printed over which kills are spread
+    flavor: Flavor = OPENAI  # the provider type, and the emulator dialect standing in for it
     early_share: float = 0.15  # share of kills during start-up and refresh
     launch_share: float = 0.35  # share of kills in the first 0.4 s after the plan: uploads and job creation
 
     def run(self, kill_points: int, kills_per_generation: int) -> None:
-        with EmulatorProcess(self.workdir / "emulator", job_duration=self.job_duration) as emu:
-            root = make_project(self.workdir / "project", emu.url, tag="g0")
+        with EmulatorProcess(self.workdir / "emulator", job_duration=self.job_duration, api=self.flavor.api) as emu:
+            root = make_project(self.workdir / "project", emu.url, tag="g0", flavor=self.flavor)
             kills = generation = 0
             while kills < kill_points:
                 if generation:
@@ -86,7 +89,7 @@ class Lane:
                 kills += self._generation(emu, root, f"{self.workdir.name} g{generation}",
                                           min(kills_per_generation, kill_points - kills))
             state = emu.state()
-            found = audit(state)
+            found = audit(state, flavor=self.flavor)
             with self.report._mutex:
                 self.report.generations += generation
                 self.report.duplicate_jobs += found.duplicate_jobs
@@ -124,7 +127,7 @@ class Lane:
             if rc == 0:
                 break
             self._problem(f"{where}: completing apply exited {rc}: {final.stdout[-1500:]} {final.stderr[-1500:]}")
-        self._problems(where, check_converged(root, emu.state()))
+        self._problems(where, check_converged(root, emu.state(), flavor=self.flavor))
         return kills
 
     def _spawn(self, root: Path) -> Spawned:
@@ -134,7 +137,7 @@ class Lane:
 
     def _after_kill(self, root: Path, emu: EmulatorProcess, apply: Spawned, where: str) -> None:
         invalid = lockfile_valid(root)
-        found = audit(emu.state())
+        found = audit(emu.state(), flavor=self.flavor)
         with self.report._mutex:
             self.report.kills += 1
             self.report.phases[_phase(apply.out)] += 1
@@ -155,13 +158,15 @@ class Lane:
 
 
 def run_chaos(*, seed: int, kill_points: int, lanes: int = 2, kills_per_generation: int = 6,
-              job_duration: float = 1.5, work_window: float = 2.0, workdir: Path | None = None) -> ChaosReport:
-    report = ChaosReport(seed=seed)
+              job_duration: float = 1.5, work_window: float = 2.0, workdir: Path | None = None,
+              flavor: Flavor = OPENAI) -> ChaosReport:
+    """``flavor``: the provider type under test and the emulator dialect that stands in for it."""
+    report = ChaosReport(seed=seed, flavor=flavor.name)
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="ftops-chaos-") as tmp:
         base = workdir or Path(tmp)
         shares = [kill_points // lanes + (1 if i < kill_points % lanes else 0) for i in range(lanes)]
-        workers = [Lane(report, random.Random(f"{seed}:{i}"), base / f"lane{i}", job_duration, work_window)
+        workers = [Lane(report, random.Random(f"{seed}:{i}"), base / f"lane{i}", job_duration, work_window, flavor)
                    for i in range(lanes)]
         errors: list[BaseException] = []
 

@@ -19,21 +19,50 @@ import httpx
 import yaml
 
 from ftops.errors import FtopsError
+from ftops.launch import KEY_CHARS, LaunchKey, key_id
 from ftops.lockfile import read_lockfile
+from ftops.providers.together import key_in_suffix
 
 KEY_ENV = "FTOPS_RELIABILITY_KEY"
 PROJECT = "chaosproj"
-LIVE = ("failed", "cancelled")  # job statuses that do not count as "spent"
+LIVE = ("failed", "cancelled")  # job phases that do not count as "spent"
+
+
+@dataclass(frozen=True)
+class Flavor:
+    """A provider type and the emulator dialect that stands in for it, for the reliability harness: two base
+    models it offers, and where its jobs carry the launch key (read from the emulator's neutral ``core`` view)."""
+
+    name: str  # the provider type in ftops.yaml
+    api: str  # the emulator dialect
+    base_models: tuple[str, str]
+    key_chars: int = KEY_CHARS
+
+    def key_of(self, job: dict[str, Any], project: str) -> str | None:
+        """The launch key a job (of the core view) carries, as much of it as this provider carries; None for a
+        job that is not this project's (or not ftops's)."""
+        meta = job.get("metadata") or {}
+        if meta.get("ftops_fingerprint"):
+            if meta.get("ftops_project") != project:
+                return None
+            return key_id(project, meta.get("ftops_spec", ""), meta["ftops_fingerprint"])[:self.key_chars]
+        return key_in_suffix(job.get("suffix")) if self.key_chars < KEY_CHARS else None
+
+
+OPENAI = Flavor("openai", "openai", ("gpt-4o-mini-2024-07-18", "gpt-4.1-mini-2025-04-14"))
+TOGETHER = Flavor("together", "together", ("meta-llama/Meta-Llama-3.1-8B-Instruct-Reference", "Qwen/Qwen3.5-9B"),
+                  key_chars=8)
+FLAVORS = {f.name: f for f in (OPENAI, TOGETHER)}
 
 
 class EmulatorProcess:
     """``python -m ftops emulator serve`` in its own process, with its own state dir."""
 
     def __init__(self, state: Path, *, job_duration: float = 1.0, fault_rate: float = 0.0,
-                 extra: tuple[str, ...] = ()):
+                 extra: tuple[str, ...] = (), api: str = "openai"):
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "ftops", "emulator", "serve", "--state", str(state), "--port", "0",
-             "--job-duration", str(job_duration), "--fault-rate", str(fault_rate), *extra],
+             "--job-duration", str(job_duration), "--fault-rate", str(fault_rate), "--api", api, *extra],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True)
         line = self.proc.stdout.readline().strip()
         if not line.startswith("FTOPS_EMULATOR_URL="):
@@ -80,25 +109,26 @@ def write_jsonl(path: Path, rows: list[dict[str, Any]]) -> None:
 
 
 def make_project(root: Path, url: str, *, tag: str = "r0", project: str = PROJECT, key_env: str = KEY_ENV,
-                 provider_options: dict[str, Any] | None = None) -> Path:
+                 provider_options: dict[str, Any] | None = None, flavor: Flavor = OPENAI) -> Path:
     """Four specs: parent -> child, and two specs (shared-a, shared-b) training on the same file."""
     root.mkdir(parents=True, exist_ok=True)
     (root / "ftops.yaml").write_text(yaml.safe_dump({
         "project": project, "default_provider": "emu",
-        "providers": {"emu": {"type": "openai", "base_url": url, "api_key_env": key_env,
+        "providers": {"emu": {"type": flavor.name, "base_url": url, "api_key_env": key_env,
                               **(provider_options or {})}},
     }, sort_keys=False), encoding="utf-8")
+    first, second = flavor.base_models
     new_generation(root, tag)
     write_jsonl(root / "data" / "child.jsonl", chat_rows(12, f"{tag}-child"))
     write_jsonl(root / "data" / "valid.jsonl", chat_rows(10, f"{tag}-valid"))
     specs = [
-        {"name": "parent", "base_model": "gpt-4o-mini-2024-07-18", "suffix": "parent",
+        {"name": "parent", "base_model": first, "suffix": "parent",
          "training_file": "../data/parent.jsonl", "validation_file": "../data/valid.jsonl", "seed": 1},
         {"name": "child", "base_model": {"spec": "parent"}, "suffix": "child",
          "training_file": "../data/child.jsonl", "seed": 2},
-        {"name": "shared-a", "base_model": "gpt-4o-mini-2024-07-18", "suffix": "shared-a",
+        {"name": "shared-a", "base_model": first, "suffix": "shared-a",
          "training_file": "../data/shared.jsonl", "validation_file": "../data/valid.jsonl", "seed": 3},
-        {"name": "shared-b", "base_model": "gpt-4.1-mini-2025-04-14", "suffix": "shared-b",
+        {"name": "shared-b", "base_model": second, "suffix": "shared-b",
          "training_file": "../data/shared.jsonl", "seed": 4},
     ]
     (root / "specs").mkdir(exist_ok=True)
@@ -197,31 +227,36 @@ class Spawned:
 # -- invariants -----------------------------------------------------------------------------------------------
 @dataclass
 class Audit:
-    """What the emulator's own records say about one project."""
+    """What the emulator's own records (its neutral ``core`` view) say about one project."""
 
-    live_per_fingerprint: Counter = field(default_factory=Counter)
+    live_per_key: Counter = field(default_factory=Counter)  # launch key -> jobs not failed or cancelled
     jobs: list[dict[str, Any]] = field(default_factory=list)
     uploads_per_name: Counter = field(default_factory=Counter)
 
     @property
+    def live_per_fingerprint(self) -> Counter:  # one launch key per (project, spec, fingerprint)
+        return self.live_per_key
+
+    @property
     def duplicate_jobs(self) -> int:
-        return sum(n - 1 for n in self.live_per_fingerprint.values() if n > 1)
+        return sum(n - 1 for n in self.live_per_key.values() if n > 1)
 
     @property
     def duplicate_uploads(self) -> int:
         return sum(n - 1 for n in self.uploads_per_name.values() if n > 1)
 
 
-def audit(state: dict[str, Any], project: str = PROJECT) -> Audit:
+def audit(state: dict[str, Any], project: str = PROJECT, flavor: Flavor = OPENAI) -> Audit:
     result = Audit()
-    for job in state["jobs"]:
-        meta = job.get("metadata") or {}
-        if meta.get("ftops_project") != project:
+    core = state["core"]
+    for job in core["jobs"]:
+        key = flavor.key_of(job, project)
+        if key is None:
             continue
         result.jobs.append(job)
-        if job["status"] not in LIVE:
-            result.live_per_fingerprint[meta.get("ftops_fingerprint")] += 1
-    for f in state["files"]:
+        if job["phase"] not in LIVE:
+            result.live_per_key[key] += 1
+    for f in core["files"]:
         if f.get("purpose") == "fine-tune":
             result.uploads_per_name[f["filename"]] += 1
     return result
@@ -236,15 +271,15 @@ def lockfile_valid(root: Path) -> str | None:
     return None
 
 
-def check_converged(root: Path, state: dict[str, Any], project: str = PROJECT) -> list[str]:
-    """Problems with the end state of an apply run to completion: no fingerprint with two live jobs, no job left
+def check_converged(root: Path, state: dict[str, Any], project: str = PROJECT, flavor: Flavor = OPENAI) -> list[str]:
+    """Problems with the end state of an apply run to completion: no launch key with two live jobs, no job left
     in flight, the lockfile valid with every spec pinned to the one succeeded job of its current fingerprint,
     no content uploaded twice."""
     problems = []
-    found = audit(state, project)
-    problems += [f"{n} live jobs for fingerprint {fp}" for fp, n in found.live_per_fingerprint.items() if n > 1]
-    problems += [f"job {j['id']} is still {j['status']}" for j in found.jobs
-                 if j["status"] not in ("succeeded",) + LIVE]
+    found = audit(state, project, flavor)
+    problems += [f"{n} live jobs for launch key {key}" for key, n in found.live_per_key.items() if n > 1]
+    problems += [f"job {j['id']} is still {j['phase']}" for j in found.jobs
+                 if j["phase"] not in ("succeeded",) + LIVE]
     problems += [f"{name} uploaded {n} times" for name, n in found.uploads_per_name.items() if n > 1]
     problems += [f"temp file left behind: {p.name}" for p in root.glob(".ftops.lock.*.tmp")]
     invalid = lockfile_valid(root)
@@ -256,8 +291,8 @@ def check_converged(root: Path, state: dict[str, Any], project: str = PROJECT) -
     for name, entry in lock.entries.items():
         if not entry.model or entry.pending:
             problems.append(f"lock entry {name}: model={entry.model} pending={entry.pending}")
-        succeeded = [j for j in found.jobs if j["status"] == "succeeded"
-                     and (j.get("metadata") or {}).get("ftops_fingerprint") == entry.fingerprint]
+        key = LaunchKey(project, name, entry.fingerprint or "").carried(flavor.key_chars)
+        succeeded = [j for j in found.jobs if j["phase"] == "succeeded" and flavor.key_of(j, project) == key]
         if [j["fine_tuned_model"] for j in succeeded] != [entry.model]:
             problems.append(f"lock entry {name} pins {entry.model}; succeeded jobs for its fingerprint: "
                             f"{[(j['id'], j['fine_tuned_model']) for j in succeeded]}")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 
 from tests.reliability.chaos import run_chaos
+from tests.reliability.support import TOGETHER
 
 SEED = int(os.environ.get("FTOPS_CHAOS_SEED", "20261121"))
 
@@ -20,3 +21,13 @@ def test_apply_killed_at_random_moments_converges_without_spending_twice(tmp_pat
     # the kills landed in the phases that matter, not only while Python was starting up
     assert sum(n for phase, n in report.phases.items() if phase not in ("startup", "planned")) >= 10, \
         report.summary()
+
+
+def test_apply_on_together_killed_at_random_moments_converges_without_spending_twice(tmp_path):
+    """A shorter round on Together's API, whose jobs carry only 8 characters of the launch key (in the suffix)."""
+    report = run_chaos(seed=SEED, kill_points=10, lanes=2, kills_per_generation=5, workdir=tmp_path, flavor=TOGETHER)
+    print(report.summary())
+    assert report.kills >= 10
+    assert report.problems == [], report.summary()
+    assert report.lockfile_invalid == 0 and report.duplicate_jobs == 0 and report.duplicate_uploads == 0
+    assert set(report.jobs_per_fingerprint) == {1}, report.summary()
