@@ -125,24 +125,29 @@ class TrainingRequest:
 @dataclass(frozen=True)
 class Rule:
     """What a provider accepts for one neutral hyperparameter: ``kind`` int | number | enum, inclusive bounds
-    (``low_open`` makes the lower bound exclusive), and the provider's own name for it (for messages)."""
+    (``low_open`` / ``high_open`` make a bound exclusive), ``choices`` (the enum's values, or the only numbers allowed,
+    e.g. LoRA ranks that must be powers of two), and the provider's own name for it (for messages)."""
 
     kind: str
     low: float | None = None
     high: float | None = None
     low_open: bool = False
-    choices: tuple[str, ...] = ()
+    high_open: bool = False
+    choices: tuple[str | int, ...] = ()
     wire: str | None = None
 
     def describe(self) -> str:
         if self.kind == "enum":
-            return "one of " + ", ".join(self.choices)
+            return "one of " + ", ".join(map(str, self.choices))
+        if self.choices:
+            return ("an integer" if self.kind == "int" else "a number") + ", one of " + \
+                ", ".join(map(str, self.choices))
         what = "an integer" if self.kind == "int" else "a number"
         bounds = []
         if self.low is not None:
             bounds.append(f"{'>' if self.low_open else '>='} {_num(self.low)}")
         if self.high is not None:
-            bounds.append(f"<= {_num(self.high)}")
+            bounds.append(f"{'<' if self.high_open else '<='} {_num(self.high)}")
         return what + (f" {' and '.join(bounds)}" if bounds else "")
 
     def problem(self, value: Any) -> str | None:
@@ -153,8 +158,11 @@ class Rule:
             return f"expected {self.describe()}"
         if self.kind == "int" and not float(value).is_integer():
             return f"expected {self.describe()}"
+        if self.choices:
+            return None if value in self.choices else f"{_num(value)} is not allowed; expected {self.describe()}"
         too_low = self.low is not None and (value <= self.low if self.low_open else value < self.low)
-        if too_low or (self.high is not None and value > self.high):
+        too_high = self.high is not None and (value >= self.high if self.high_open else value > self.high)
+        if too_low or too_high:
             return f"{_num(value)} is out of range; expected {self.describe()}"
         return None
 
