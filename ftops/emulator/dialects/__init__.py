@@ -19,6 +19,7 @@ from ftops.emulator.apierror import ApiError
 
 DIALECTS = {
     "openai": "ftops.emulator.dialects.openai:DIALECT",
+    "fireworks": "ftops.emulator.dialects.fireworks:DIALECT",
 }
 
 
