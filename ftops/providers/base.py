@@ -31,6 +31,11 @@ IN_FLIGHT = frozenset({QUEUED, RUNNING, PAUSED, CANCELLING, UNKNOWN})
 # Optional verbs a provider type may offer (``Capabilities.verbs``); the core asks before using one.
 VERBS = ("cancel", "pause", "resume", "events", "checkpoints", "metrics", "delete_model", "deploy")
 
+# States of a deploy step (``Deployment.state``): a trained model is callable only once it is ``deployed``.
+DEPLOYING = "deploying"
+DEPLOYED = "deployed"
+DEPLOY_STATES = (DEPLOYING, DEPLOYED, FAILED, UNKNOWN)
+
 
 @dataclass(frozen=True)
 class RemoteFile:
@@ -79,6 +84,17 @@ class RemoteModel:
     owned_by: str | None = None
     created: int | None = None
     shutdown_date: str | None = None  # YYYY-MM-DD
+
+
+@dataclass(frozen=True)
+class Deployment:
+    """A trained model made callable by a provider's deploy step (``Provider.deploy``)."""
+
+    id: str | None  # the provider's record of the deploy (None when it has none)
+    model: str  # the name applications call once it is deployed
+    state: str  # canonical, one of DEPLOY_STATES
+    raw_status: str
+    message: str | None = None  # why it failed, where the provider says
 
 
 @dataclass(frozen=True)
@@ -189,7 +205,7 @@ class Capabilities:
     suffix: SuffixRule = SuffixRule()
     verbs: frozenset[str] = frozenset()
     idempotency: str = "lookup"  # "native": a create with the same launch key cannot make a second job
-    needs_deploy: bool = False  # the trained model must be deployed before it can be called
+    needs_deploy: bool = False  # the trained model must be deployed before it can be called (see "deploy" verb)
     seed: bool = True
     integrations: tuple[str, ...] = ()  # integration types passed through natively (e.g. "wandb")
     min_examples: int = 10
@@ -223,3 +239,7 @@ class Provider(Protocol):
     def list_models(self) -> list[RemoteModel]: ...
     def delete_model(self, model_id: str) -> None: ...
     def close(self) -> None: ...
+    # Only where ``capabilities.verbs`` has "deploy": make ``model`` callable as ``target`` (a spec's ``deploy``
+    # block) says. Idempotent: when it is deployed (or deploying) there already, that record is returned, so
+    # calling it again is how its state is followed.
+    # def deploy(self, model: str, target: dict[str, Any]) -> Deployment: ...
