@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 KINDS: dict[str, str] = {
     "openai": "ftops.providers.openai:KIND",
     "azure-openai": "ftops.providers.azure_openai:KIND",
+    "fireworks": "ftops.providers.fireworks:KIND",
     "local": "ftops.providers.local:KIND",
 }
 

@@ -24,4 +24,6 @@ HARNESSES = [
             lambda url: {"type": "openai", "base_url": url, "api_key_env": TEST_KEY_ENV}),
     Harness("azure-openai", "openai", "gpt-4o-mini-2024-07-18",
             lambda url: {"type": "azure-openai", "base_url": url, "api_key_env": TEST_KEY_ENV}),
+    Harness("fireworks", "fireworks", "accounts/fireworks/models/qwen3-8b",
+            lambda url: {"type": "fireworks", "account": "acct-test", "base_url": url, "api_key_env": TEST_KEY_ENV}),
 ]
