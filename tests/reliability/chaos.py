@@ -74,10 +74,12 @@ class Lane:
     work_window: float  # seconds after the plan is printed over which kills are spread
     early_share: float = 0.15  # share of kills during start-up and refresh
     launch_share: float = 0.35  # share of kills in the first 0.4 s after the plan: uploads and job creation
+    api: str = "openai"  # the emulator dialect, and the provider type the project uses (support.APIS)
 
     def run(self, kill_points: int, kills_per_generation: int) -> None:
-        with EmulatorProcess(self.workdir / "emulator", job_duration=self.job_duration) as emu:
-            root = make_project(self.workdir / "project", emu.url, tag="g0")
+        with EmulatorProcess(self.workdir / "emulator", job_duration=self.job_duration,
+                             extra=("--api", self.api)) as emu:
+            root = make_project(self.workdir / "project", emu.url, tag="g0", api=self.api)
             kills = generation = 0
             while kills < kill_points:
                 if generation:
@@ -86,7 +88,7 @@ class Lane:
                 kills += self._generation(emu, root, f"{self.workdir.name} g{generation}",
                                           min(kills_per_generation, kill_points - kills))
             state = emu.state()
-            found = audit(state)
+            found = audit(state, api=self.api)
             with self.report._mutex:
                 self.report.generations += generation
                 self.report.duplicate_jobs += found.duplicate_jobs
@@ -124,7 +126,7 @@ class Lane:
             if rc == 0:
                 break
             self._problem(f"{where}: completing apply exited {rc}: {final.stdout[-1500:]} {final.stderr[-1500:]}")
-        self._problems(where, check_converged(root, emu.state()))
+        self._problems(where, check_converged(root, emu.state(), api=self.api))
         return kills
 
     def _spawn(self, root: Path) -> Spawned:
@@ -134,7 +136,7 @@ class Lane:
 
     def _after_kill(self, root: Path, emu: EmulatorProcess, apply: Spawned, where: str) -> None:
         invalid = lockfile_valid(root)
-        found = audit(emu.state())
+        found = audit(emu.state(), api=self.api)
         with self.report._mutex:
             self.report.kills += 1
             self.report.phases[_phase(apply.out)] += 1
@@ -155,14 +157,15 @@ class Lane:
 
 
 def run_chaos(*, seed: int, kill_points: int, lanes: int = 2, kills_per_generation: int = 6,
-              job_duration: float = 1.5, work_window: float = 2.0, workdir: Path | None = None) -> ChaosReport:
+              job_duration: float = 1.5, work_window: float = 2.0, workdir: Path | None = None,
+              api: str = "openai") -> ChaosReport:
     report = ChaosReport(seed=seed)
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="ftops-chaos-") as tmp:
         base = workdir or Path(tmp)
         shares = [kill_points // lanes + (1 if i < kill_points % lanes else 0) for i in range(lanes)]
-        workers = [Lane(report, random.Random(f"{seed}:{i}"), base / f"lane{i}", job_duration, work_window)
-                   for i in range(lanes)]
+        workers = [Lane(report, random.Random(f"{seed}:{i}"), base / f"lane{i}", job_duration, work_window,
+                        api=api) for i in range(lanes)]
         errors: list[BaseException] = []
 
         def drive(lane: Lane, share: int) -> None:

@@ -19,6 +19,7 @@ import httpx
 import yaml
 
 from ftops.errors import FtopsError
+from ftops.launch import LaunchKey
 from ftops.lockfile import read_lockfile
 
 KEY_ENV = "FTOPS_RELIABILITY_KEY"
@@ -79,28 +80,50 @@ def write_jsonl(path: Path, rows: list[dict[str, Any]]) -> None:
     path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
 
 
+@dataclass(frozen=True)
+class Api:
+    """What a reliability project needs to know about the provider type it runs on (its emulator dialect's name
+    is the key of APIS): its ftops.yaml block, two base models, and whether specs may set a seed."""
+
+    block: Any  # (url, key_env) -> the provider's ftops.yaml entry
+    base_models: tuple[str, str]
+    seeds: bool = True
+
+
+APIS = {
+    "openai": Api(lambda url, key_env: {"type": "openai", "base_url": url, "api_key_env": key_env},
+                  ("gpt-4o-mini-2024-07-18", "gpt-4.1-mini-2025-04-14")),
+    "fireworks": Api(lambda url, key_env: {"type": "fireworks", "account": "acct-chaos", "base_url": url,
+                                           "api_key_env": key_env},
+                     ("accounts/fireworks/models/qwen3-8b", "accounts/fireworks/models/qwen3-4b"), seeds=False),
+}
+
+
 def make_project(root: Path, url: str, *, tag: str = "r0", project: str = PROJECT, key_env: str = KEY_ENV,
-                 provider_options: dict[str, Any] | None = None) -> Path:
+                 provider_options: dict[str, Any] | None = None, api: str = "openai") -> Path:
     """Four specs: parent -> child, and two specs (shared-a, shared-b) training on the same file."""
+    flavour = APIS[api]
     root.mkdir(parents=True, exist_ok=True)
     (root / "ftops.yaml").write_text(yaml.safe_dump({
         "project": project, "default_provider": "emu",
-        "providers": {"emu": {"type": "openai", "base_url": url, "api_key_env": key_env,
-                              **(provider_options or {})}},
+        "providers": {"emu": {**flavour.block(url, key_env), **(provider_options or {})}},
     }, sort_keys=False), encoding="utf-8")
     new_generation(root, tag)
     write_jsonl(root / "data" / "child.jsonl", chat_rows(12, f"{tag}-child"))
     write_jsonl(root / "data" / "valid.jsonl", chat_rows(10, f"{tag}-valid"))
+    first, second = flavour.base_models
     specs = [
-        {"name": "parent", "base_model": "gpt-4o-mini-2024-07-18", "suffix": "parent",
+        {"name": "parent", "base_model": first, "suffix": "parent",
          "training_file": "../data/parent.jsonl", "validation_file": "../data/valid.jsonl", "seed": 1},
         {"name": "child", "base_model": {"spec": "parent"}, "suffix": "child",
          "training_file": "../data/child.jsonl", "seed": 2},
-        {"name": "shared-a", "base_model": "gpt-4o-mini-2024-07-18", "suffix": "shared-a",
+        {"name": "shared-a", "base_model": first, "suffix": "shared-a",
          "training_file": "../data/shared.jsonl", "validation_file": "../data/valid.jsonl", "seed": 3},
-        {"name": "shared-b", "base_model": "gpt-4.1-mini-2025-04-14", "suffix": "shared-b",
+        {"name": "shared-b", "base_model": second, "suffix": "shared-b",
          "training_file": "../data/shared.jsonl", "seed": 4},
     ]
+    if not flavour.seeds:
+        specs = [{k: v for k, v in spec.items() if k != "seed"} for spec in specs]
     (root / "specs").mkdir(exist_ok=True)
     for spec in specs:
         (root / "specs" / f"{spec['name']}.yaml").write_text(yaml.safe_dump(spec, sort_keys=False), encoding="utf-8")
@@ -212,7 +235,9 @@ class Audit:
         return sum(n - 1 for n in self.uploads_per_name.values() if n > 1)
 
 
-def audit(state: dict[str, Any], project: str = PROJECT) -> Audit:
+def audit(state: dict[str, Any], project: str = PROJECT, api: str = "openai") -> Audit:
+    if api != "openai":
+        return _core_audit(state)
     result = Audit()
     for job in state["jobs"]:
         meta = job.get("metadata") or {}
@@ -227,6 +252,34 @@ def audit(state: dict[str, Any], project: str = PROJECT) -> Audit:
     return result
 
 
+def _core_audit(state: dict[str, Any]) -> Audit:
+    """The same audit from the emulator's neutral ``core`` view, for a dialect whose jobs carry ftops's launch key
+    in their id (``...-<launch key>-<attempt>``): jobs grouped by launch key, and uploads by dataset (a dataset
+    is named for its content, so two records of one name are the same content uploaded twice)."""
+    result = Audit()
+    for job in state["core"]["jobs"]:
+        key = _launch_key(job["id"])
+        if key is None:
+            continue
+        result.jobs.append({**job, "status": job["phase"], "launch_key": key})
+        if job["phase"] not in LIVE:
+            result.live_per_fingerprint[key] += 1
+    for f in state["core"]["files"]:
+        if f.get("purpose") == "fine-tune":
+            result.uploads_per_name[f["filename"]] += 1
+    for dataset in state.get("datasets") or []:  # and by content, as the dialect's own records say
+        if dataset.get("sha256"):
+            result.uploads_per_name[f"sha256:{dataset['sha256']}"] += 1
+    return result
+
+
+def _launch_key(job_id: str) -> str | None:
+    from ftops.providers.fireworks import parse_attempt
+
+    found = parse_attempt(job_id)
+    return found[0] if found else None
+
+
 def lockfile_valid(root: Path) -> str | None:
     """None when ftops.lock is absent or parses and validates; else the problem."""
     try:
@@ -236,12 +289,12 @@ def lockfile_valid(root: Path) -> str | None:
     return None
 
 
-def check_converged(root: Path, state: dict[str, Any], project: str = PROJECT) -> list[str]:
+def check_converged(root: Path, state: dict[str, Any], project: str = PROJECT, api: str = "openai") -> list[str]:
     """Problems with the end state of an apply run to completion: no fingerprint with two live jobs, no job left
     in flight, the lockfile valid with every spec pinned to the one succeeded job of its current fingerprint,
     no content uploaded twice."""
     problems = []
-    found = audit(state, project)
+    found = audit(state, project, api)
     problems += [f"{n} live jobs for fingerprint {fp}" for fp, n in found.live_per_fingerprint.items() if n > 1]
     problems += [f"job {j['id']} is still {j['status']}" for j in found.jobs
                  if j["status"] not in ("succeeded",) + LIVE]
@@ -256,8 +309,10 @@ def check_converged(root: Path, state: dict[str, Any], project: str = PROJECT) -
     for name, entry in lock.entries.items():
         if not entry.model or entry.pending:
             problems.append(f"lock entry {name}: model={entry.model} pending={entry.pending}")
+        key = LaunchKey(project, name, entry.fingerprint or "").id
         succeeded = [j for j in found.jobs if j["status"] == "succeeded"
-                     and (j.get("metadata") or {}).get("ftops_fingerprint") == entry.fingerprint]
+                     and ((j.get("metadata") or {}).get("ftops_fingerprint") == entry.fingerprint if api == "openai"
+                          else j["launch_key"] == key)]
         if [j["fine_tuned_model"] for j in succeeded] != [entry.model]:
             problems.append(f"lock entry {name} pins {entry.model}; succeeded jobs for its fingerprint: "
                             f"{[(j['id'], j['fine_tuned_model']) for j in succeeded]}")

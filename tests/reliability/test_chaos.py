@@ -20,3 +20,15 @@ def test_apply_killed_at_random_moments_converges_without_spending_twice(tmp_pat
     # the kills landed in the phases that matter, not only while Python was starting up
     assert sum(n for phase, n in report.phases.items() if phase not in ("startup", "planned")) >= 10, \
         report.summary()
+
+
+def test_fireworks_apply_killed_at_random_moments_converges_without_spending_twice(tmp_path):
+    """The same on a fireworks provider, whose client-chosen ids (not a lease) keep jobs and datasets single."""
+    report = run_chaos(seed=SEED, kill_points=12, kills_per_generation=6, workdir=tmp_path, api="fireworks")
+    print(report.summary())
+    assert report.kills >= 12
+    assert report.problems == [], report.summary()
+    assert report.lockfile_invalid == 0 and report.duplicate_jobs == 0 and report.duplicate_uploads == 0
+    assert set(report.jobs_per_fingerprint) == {1}, report.summary()
+    assert sum(n for phase, n in report.phases.items() if phase not in ("startup", "planned")) >= 3, \
+        report.summary()
