@@ -8,7 +8,8 @@
 3. The bytes are hashed while they are sent; when they are not the planned sha256 the dataset is deleted and the
    apply refuses (the file changed after the plan). Otherwise ``:validateUpload`` makes it READY.
 
-Every step is idempotent for the dataset's id, so after a passing failure the whole sequence simply runs again.
+Every step is idempotent for the dataset's id, so after a passing failure of a step that is not retried by itself
+(a create, an upload, a validation) the whole sequence simply runs again, from the GET.
 """
 
 from __future__ import annotations
@@ -78,8 +79,8 @@ class Stager:
         size = path.stat().st_size
         policy = self.http.policy
         for attempt in range(policy.max_retries + 1):
+            state = self._state(ds_id)  # a GET: retried inside the HTTP client, a failure here is final
             try:
-                state = self._state(ds_id)
                 if state == "READY":
                     return RemoteFile(self._name(ds_id), size, path.name, reused=True)
                 if state is None:
