@@ -372,7 +372,8 @@ class Applier:
             spec = self.specs.get(action.spec)
             target = spec.deploy if spec else None
             deployment = None
-            if target is not None:
+            if target is not None:  # trained: say so first, then deploy (which may fail or take a while)
+                self._set_pending(action, job_id=job.id, status=job.raw_status, state=job.state, error=None)
                 deployment = self._deploy(provider, job.fine_tuned_model, target)
                 if deployment.state != states.DEPLOYED:
                     self._set_pending(action, job_id=job.id, status=job.raw_status, state=job.state, error=None,

@@ -71,6 +71,7 @@ def test_a_learning_rate_multiplier_is_a_spec_error_naming_what_fireworks_takes(
     ({"method": {"type": "dpo", "hyperparameters": {"beta": 0.5}}}, "expected a number > 0 and < 0.5"),
     ({"deploy": {"serverless": True}}, "served only on a dedicated deployment"),
     ({"deploy": {"deployment": "Prod_1"}}, "is not a deployment id"),
+    ({"provider_options": {"fireworks": {"outputModel": "mine"}}}, "outputModel is set by ftops from the spec"),
 ])
 def test_what_fireworks_cannot_do_is_a_spec_error(fw, fields, message):
     fw.dataset("data/a.jsonl", 5)
@@ -165,6 +166,19 @@ def test_with_wait_a_deploy_is_followed_and_a_second_apply_deploys_nothing(fw):
     again = fw.run("apply", "--auto-approve", "--wait")
     assert again.rc == 0 and "Nothing to do." in again.out
     assert len(fw.state()["deployedModels"]) == 1
+
+
+def test_a_deploy_that_cannot_happen_keeps_the_pin_and_is_tried_again(fw):
+    fw.dataset("data/a.jsonl", 5)
+    fw.spec("a", deploy={"deployment": "prod"})
+    failed = fw.run("apply", "--auto-approve", "--wait")
+    assert failed.rc == 1 and "Deployment 'accounts/acct-test/deployments/prod' not found" in failed.out, failed.all
+    entry = fw.lock()["models"]["a"]
+    assert entry["model"] is None and entry["pending"]["state"] == "succeeded"
+    assert "= record   a" in fw.run("plan").out  # trained already: only the deploy is left
+    deployment = fw.deployment("prod")
+    assert fw.run("apply", "--auto-approve", "--wait").rc == 0
+    assert fw.model("a").endswith(f"#{deployment}") and len(fw.state()["jobs"]) == 1
 
 
 def test_a_new_deploy_target_deploys_the_pinned_model_without_training(fw):
