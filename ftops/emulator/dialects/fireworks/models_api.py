@@ -20,6 +20,7 @@ from ftops.emulator.httpio import Request
 from ftops.emulator.state import Tx, new_id
 
 BASE_ACCOUNT = "fireworks"
+TARGET_MODULES = ("q_proj", "k_proj", "v_proj", "o_proj")  # what a LoRA's peftDetails name
 DEPLOY_SHARE = 0.3  # of the job duration: how long a deployment or a deployed model takes to come up
 DEPLOYMENT_FIELDS = {  # SDK 1.2.30 DeploymentCreateParams (body)
     "baseModel": "string", "acceleratorCount": "int", "acceleratorType": "string", "activeModelVersion": "string",
@@ -67,7 +68,7 @@ def _tuned_view(tx: Tx, record: dict) -> dict:
     out = {"name": record["id"], "displayName": record["id"].rsplit("/", 1)[-1], "kind": "HF_PEFT_ADDON",
            "state": "READY", "status": {"code": "OK", "message": ""}, "createTime": rfc3339(record["created"]),
            "fineTuningJob": record["job_id"], "peftDetails": {"baseModel": record["base"], "r": rank,
-                                                              "targetModules": ["q_proj", "k_proj", "v_proj", "o_proj"]},
+                                                              "targetModules": list(TARGET_MODULES)},
            "contextLength": modeltable.lookup(tx, record["base"]).context, "deployedModelRefs": refs,
            "supportsLora": False, "tunable": True}
     date = _date(modeltable.shutdown_date(tx, record["id"]))
