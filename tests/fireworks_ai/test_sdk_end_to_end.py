@@ -171,6 +171,8 @@ def test_requests_are_checked_as_the_sdk_types_describe(fw, raw):
         "dataset": train, "baseModel": BASE}).json()["code"] == 3
     assert httpx.get(f"{raw.base_url}{url}").json() == {"code": 16, "message": httpx.get(
         f"{raw.base_url}{url}").json()["message"], "details": []}
+    broken = raw.post(url, content=b"{not json", headers={"content-type": "application/json"})
+    assert broken.status_code == 400 and broken.json()["code"] == 3 and "OpenAI" not in broken.text
 
 
 def test_a_lora_is_loaded_onto_a_deployment_once(fw, admin):

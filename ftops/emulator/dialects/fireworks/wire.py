@@ -101,8 +101,13 @@ def _check_value(value: Any, kind: Any, path: str) -> None:
 
 
 def body(req: Request) -> dict[str, Any]:
-    """The JSON body (an empty body is ``{}``, as for ``:cancel``)."""
-    return req.json(required=False)
+    """The JSON body (an empty body is ``{}``, as for ``:cancel``); one that does not parse is INVALID_ARGUMENT."""
+    try:
+        return req.json(required=False)
+    except ApiError as exc:
+        if exc.status != 400:
+            raise
+        raise invalid(exc.message.replace(" The OpenAI API expects a JSON payload.", "")) from None
 
 
 # -- lists ---------------------------------------------------------------------------------------------------
