@@ -14,7 +14,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
-from typing import Any, Callable
+from typing import Any, Callable, cast
 
 from ftops.errors import FtopsError, ProviderError
 from ftops.fingerprint import fingerprint
@@ -24,7 +24,7 @@ from ftops.lockfile import LockEntry
 from ftops.lockstore import LockStore
 from ftops.plan import Action, Plan, PlanOptions, deploy_outdated, describe_deploy, provider_type
 from ftops.providers import base as states
-from ftops.providers.base import Deployment, Provider, RemoteJob, TrainingRequest
+from ftops.providers.base import Deployment, Deploys, Provider, RemoteJob, TrainingRequest
 from ftops.providers.registry import kind as kind_of
 from ftops.spec import FineTuneSpec
 
@@ -326,14 +326,15 @@ class Applier:
     def _deploy(self, provider: Provider, model: str, target: dict[str, Any]) -> Deployment:
         """Make ``model`` callable as ``target`` says; with --wait, follow the deploy until it is done. The
         provider's deploy is idempotent (an existing deploy is returned), so asking again is how it is followed."""
-        deployment = provider.deploy(model, target)
+        deployer = cast(Deploys, provider)  # the plan and the spec checks let only such providers get here
+        deployment = deployer.deploy(model, target)
         started = self.opts.now()
         while self.opts.wait and deployment.state in (states.DEPLOYING, states.UNKNOWN):
             if self.opts.stop.is_set() or (self.opts.timeout is not None and
                                            (self.opts.now() - started).total_seconds() > self.opts.timeout):
                 break
             self.opts.sleep(self.opts.poll_interval)
-            deployment = provider.deploy(model, target)
+            deployment = deployer.deploy(model, target)
         return deployment
 
     def _redeploy(self, action: Action, entry: LockEntry) -> Outcome:
@@ -343,17 +344,17 @@ class Applier:
         trained = entry.trained_model or entry.model
         assert trained is not None
         if spec.deploy is None:
-            self.store.update(action.spec, lambda e: e.with_(model=trained, trained_model=None, deploy=None,
-                                                               protect=spec.protect))
+            self.store.update(action.spec, lambda e: _must(e).with_(model=trained, trained_model=None, deploy=None,
+                                                                      protect=spec.protect))
             return Outcome(action.spec, action.kind, True, f"pinned {trained} (no deploy step)")
         deployment = self._deploy(self.providers(action.provider), trained, spec.deploy)
         record = _deploy_record(spec.deploy, deployment)
         if deployment.state == states.DEPLOYED:
-            self.store.update(action.spec, lambda e: e.with_(model=deployment.model, trained_model=trained,
-                                                               deploy=record, protect=spec.protect))
+            self.store.update(action.spec, lambda e: _must(e).with_(model=deployment.model, trained_model=trained,
+                                                                      deploy=record, protect=spec.protect))
             return Outcome(action.spec, action.kind, True, f"deployed {trained} to "
                            f"{describe_deploy(spec.deploy)}; pinned {deployment.model}")
-        self.store.update(action.spec, lambda e: e.with_(deploy=record, protect=spec.protect))
+        self.store.update(action.spec, lambda e: _must(e).with_(deploy=record, protect=spec.protect))
         return self._not_callable(action, deployment, spec.deploy, trained)
 
     def _not_callable(self, action: Action, deployment: Deployment, target: dict[str, Any],
@@ -411,6 +412,11 @@ class Applier:
         self._set_pending(action, job_id=job.id, status=job.raw_status, state=job.state, error=error)
         detail = f": {job.error.message}" if job.error else ""
         return Outcome(action.spec, action.kind, False, f"job {job.id} {job.raw_status}{detail}")
+
+
+def _must(entry: LockEntry | None) -> LockEntry:
+    assert entry is not None, "a pinned entry disappeared from the lockfile"
+    return entry
 
 
 def _deploy_record(target: dict[str, Any], deployment: Deployment) -> dict[str, Any]:

@@ -239,7 +239,12 @@ class Provider(Protocol):
     def list_models(self) -> list[RemoteModel]: ...
     def delete_model(self, model_id: str) -> None: ...
     def close(self) -> None: ...
-    # Only where ``capabilities.verbs`` has "deploy": make ``model`` callable as ``target`` (a spec's ``deploy``
-    # block) says. Idempotent: when it is deployed (or deploying) there already, that record is returned, so
-    # calling it again is how its state is followed.
-    # def deploy(self, model: str, target: dict[str, Any]) -> Deployment: ...
+
+
+class Deploys(Protocol):
+    """What a provider whose ``capabilities.verbs`` has "deploy" offers besides ``Provider``."""
+
+    def deploy(self, model: str, target: dict[str, Any]) -> Deployment:
+        """Make ``model`` callable as ``target`` (a spec's ``deploy`` block) says. Idempotent: when it is deployed
+        (or deploying) there already, that record is returned, so calling it again is how its state is followed."""
+        ...

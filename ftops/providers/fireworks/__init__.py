@@ -146,7 +146,7 @@ class FireworksKind(ProviderKind):
 
     def spec_problems(self, data: dict[str, Any]) -> list[tuple[list, str]]:
         problems = []
-        method = data.get("method") if isinstance(data.get("method"), dict) else {}
+        method: dict[str, Any] = data["method"] if isinstance(data.get("method"), dict) else {}
         if method.get("type") == "dpo" and data.get("validation_file"):
             problems.append((["validation_file"], "a DPO job takes no evaluation dataset (remove validation_file)"))
         deploy = data.get("deploy")

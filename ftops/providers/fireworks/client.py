@@ -128,7 +128,7 @@ class FireworksClient:
         live = next((j for j in earlier if j.state in base.IN_FLIGHT), None)
         if live is not None:
             return live
-        attempt = max((parse_attempt(j.id)[1] for j in earlier), default=0) + 1
+        attempt = max((found[1] for j in earlier if (found := parse_attempt(j.id))), default=0) + 1
         for _ in range(MAX_ATTEMPTS):
             job_id, body = attempt_id(request.launch, attempt), job_body(request, attempt)
             job = create_once(lambda: self._send_job(collection, job_id, body), lambda: self._job(collection, job_id),

@@ -127,19 +127,20 @@ def _model(tx: Tx, acct: str, config: dict, method: str, where: str) -> tuple[st
     base_model, warm = config.get("baseModel"), config.get("warmStartFrom")
     if bool(base_model) == bool(warm):
         raise invalid(f"exactly one of {where}baseModel and {where}warmStartFrom must be set")
+    sent = str(base_model or warm)
     if warm:
         record = tx.data["models"].get(warm)
         if record is None or not warm.startswith(f"accounts/{acct}/models/"):
             raise not_found("Model", warm)
         base = record["base"]
     else:
-        info = modeltable.table(tx.cfg.api).lookup(base_model)
+        info = modeltable.table(tx.cfg.api).lookup(sent)
         if not info.known:
-            raise not_found("Model", base_model)
+            raise not_found("Model", sent)
         base = info.name
     if method not in modeltable.table(tx.cfg.api).lookup(base).methods:
         raise invalid(f"Model {base} does not support {'DPO' if method == 'dpo' else 'supervised'} fine-tuning")
-    return base_model or warm, base
+    return sent, base
 
 
 def _check_training(config: dict, where: str) -> None:

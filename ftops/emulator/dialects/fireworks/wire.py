@@ -160,7 +160,8 @@ def page(req: Request, key: str, views: list[dict[str, Any]], *, created: Callab
         raise invalid(f"invalid orderBy {order!r}: use name or createTime, optionally followed by desc")
     views = [v for v in views if matches(req, v, filterable)]
     views.sort(key=lambda v: (v.get(field) or "", v.get("name") or ""), reverse=direction.strip() == "desc")
-    start = _offset(req.arg("pageToken")) if req.arg("pageToken") else 0
+    token = req.arg("pageToken")
+    start = _offset(token) if token else 0
     chunk = views[start:start + size]
     answer = {key: chunk, "totalSize": str(len(views))}
     if start + size < len(views):
