@@ -14,7 +14,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
-from typing import Any, Callable
+from typing import Any, Callable, cast
 
 from ftops.errors import FtopsError, ProviderError
 from ftops.fingerprint import fingerprint
@@ -22,9 +22,9 @@ from ftops.launch import LaunchKey
 from ftops.lease import Leases
 from ftops.lockfile import LockEntry
 from ftops.lockstore import LockStore
-from ftops.plan import Action, Plan, PlanOptions, provider_type
+from ftops.plan import Action, Plan, PlanOptions, deploy_outdated, describe_deploy, provider_type
 from ftops.providers import base as states
-from ftops.providers.base import Provider, RemoteJob, TrainingRequest
+from ftops.providers.base import Deployment, Deploys, Provider, RemoteJob, TrainingRequest
 from ftops.providers.registry import kind as kind_of
 from ftops.spec import FineTuneSpec
 
@@ -271,7 +271,7 @@ class Applier:
                 self._progress.report(name, self.providers(flight.action.provider), job)
             return []
         del in_flight[name]
-        outcome = self._finish(flight.action, job)
+        outcome = self._guarded(lambda action: self._finish(action, job), flight.action)
         self._record(flight.action, outcome)
         return self._release(flight.action, outcome, waiting)
 
@@ -331,6 +331,9 @@ class Applier:
                                                     "stays pinned)")
         if kind == "update":
             spec = self.specs[action.spec]
+            entry = self.store.get(action.spec)
+            if entry is not None and entry.model and deploy_outdated(spec.deploy, entry.deploy):
+                return self._redeploy(action, entry)
             self.store.update(action.spec, lambda e: e.with_(protect=spec.protect) if e else None)
             return Outcome(action.spec, kind, True, "lockfile updated")
         self.store.update(action.spec, lambda e: e.with_(model=None, trained_model=None, fingerprint=None,
@@ -442,9 +445,64 @@ class Applier:
             self._set_pending(action, job_id=job.id, status=job.raw_status, state=job.state, error=None)
         return job
 
+    # -- the deploy step ---------------------------------------------------------------------------------
+    def _deploy(self, provider: Provider, model: str, target: dict[str, Any]) -> Deployment:
+        """Make ``model`` callable as ``target`` says; with --wait, follow the deploy until it is done. The
+        provider's deploy is idempotent (an existing deploy is returned), so asking again is how it is followed."""
+        deployer = cast(Deploys, provider)  # the plan and the spec checks let only such providers get here
+        deployment = deployer.deploy(model, target)
+        started = self.opts.now()
+        while self.opts.wait and deployment.state in (states.DEPLOYING, states.UNKNOWN):
+            if self.opts.stop.is_set() or (self.opts.timeout is not None and
+                                           (self.opts.now() - started).total_seconds() > self.opts.timeout):
+                break
+            self.opts.sleep(self.opts.poll_interval)
+            deployment = deployer.deploy(model, target)
+        return deployment
+
+    def _redeploy(self, action: Action, entry: LockEntry) -> Outcome:
+        """The pinned model's deploy step differs from the spec's: deploy it there (no training). The pin moves
+        to the new name only once that answers."""
+        spec = self.specs[action.spec]
+        trained = entry.trained_model or entry.model
+        assert trained is not None
+        if spec.deploy is None:
+            self.store.update(action.spec, lambda e: _must(e).with_(model=trained, trained_model=None, deploy=None,
+                                                                      protect=spec.protect))
+            return Outcome(action.spec, action.kind, True, f"pinned {trained} (no deploy step)")
+        deployment = self._deploy(self.providers(action.provider), trained, spec.deploy)
+        record = _deploy_record(spec.deploy, deployment)
+        if deployment.state == states.DEPLOYED:
+            self.store.update(action.spec, lambda e: _must(e).with_(model=deployment.model, trained_model=trained,
+                                                                      deploy=record, protect=spec.protect))
+            return Outcome(action.spec, action.kind, True, f"deployed {trained} to "
+                           f"{describe_deploy(spec.deploy)}; pinned {deployment.model}")
+        self.store.update(action.spec, lambda e: _must(e).with_(deploy=record, protect=spec.protect))
+        return self._not_callable(action, deployment, spec.deploy, trained)
+
+    def _not_callable(self, action: Action, deployment: Deployment, target: dict[str, Any],
+                      model: str) -> Outcome:
+        where = describe_deploy(target)
+        if deployment.state == states.FAILED:
+            detail = f": {deployment.message}" if deployment.message else ""
+            return Outcome(action.spec, action.kind, False, f"deploying {model} to {where} "
+                           f"{deployment.raw_status}{detail}; the pin stays; `ftops apply` tries again")
+        return Outcome(action.spec, action.kind, True, f"{model} is {deployment.raw_status} on {where}; "
+                       "`ftops apply` pins it once it is callable", in_flight=deployment.id or model)
+
     def _finish(self, action: Action, job: RemoteJob) -> Outcome:
         if job.state == states.SUCCEEDED and job.fine_tuned_model:
             provider = self.providers(action.provider)
+            spec = self.specs.get(action.spec)
+            target = spec.deploy if spec else None
+            deployment = None
+            if target is not None:  # trained: say so first, then deploy (which may fail or take a while)
+                self._set_pending(action, job_id=job.id, status=job.raw_status, state=job.state, error=None)
+                deployment = self._deploy(provider, job.fine_tuned_model, target)
+                if deployment.state != states.DEPLOYED:
+                    self._set_pending(action, job_id=job.id, status=job.raw_status, state=job.state, error=None,
+                                      deploy=_deploy_record(target, deployment))
+                    return self._not_callable(action, deployment, target, job.fine_tuned_model)
             model_info = provider.get_model(job.fine_tuned_model)
             base_model = (action.inputs or {}).get("base_model") or job.model
             pconf = self.opts.plan_options.providers.get(action.provider) if self.opts.plan_options else None
@@ -453,14 +511,16 @@ class Applier:
             base_info = provider.get_model(base) if base else None
             now = _iso(self.opts.now())
             location = kind.model_location(pconf) if kind and pconf else None
-            model = job.fine_tuned_model
+            trained = job.fine_tuned_model
+            model = deployment.model if deployment else trained
+            deploy = _deploy_record(target, deployment) if deployment and target is not None else None
 
             def record(entry: LockEntry | None) -> LockEntry:
                 entry = entry or LockEntry(name=action.spec, provider=action.provider)
                 pending = entry.pending or {}
                 same = pending.get("job_id") == job.id
                 return entry.with_(
-                    model=model, trained_model=None, location=location,
+                    model=model, trained_model=trained if deployment else None, location=location, deploy=deploy,
                     fingerprint=pending.get("fingerprint") if same else action.fingerprint,
                     inputs=pending.get("inputs") if same else action.inputs,
                     job=_job_record(job),
@@ -469,12 +529,22 @@ class Applier:
                     recorded_at=now, pending=None if same or not pending else pending,
                     protect=self.specs[action.spec].protect if action.spec in self.specs else entry.protect)
             self.store.update(action.spec, record)
-            self._finished_models[action.spec] = model
+            self._finished_models[action.spec] = trained  # a child trains from it (not from a serving name)
             return Outcome(action.spec, action.kind, True, f"pinned {model}")
         error = {"code": job.error.code, "message": job.error.message} if job.error else None
         self._set_pending(action, job_id=job.id, status=job.raw_status, state=job.state, error=error)
         detail = f": {job.error.message}" if job.error else ""
         return Outcome(action.spec, action.kind, False, f"job {job.id} {job.raw_status}{detail}")
+
+
+def _must(entry: LockEntry | None) -> LockEntry:
+    assert entry is not None, "a pinned entry disappeared from the lockfile"
+    return entry
+
+
+def _deploy_record(target: dict[str, Any], deployment: Deployment) -> dict[str, Any]:
+    return {"target": dict(target), "id": deployment.id, "model": deployment.model, "state": deployment.state,
+            "status": deployment.raw_status}
 
 
 def _job_record(job: RemoteJob) -> dict[str, Any]:

@@ -128,6 +128,23 @@ def key_chars(opts: PlanOptions, provider: str) -> int:
     return kind_of(pconf.type).effective(pconf).capabilities.key_chars if pconf else KEY_CHARS
 
 
+def describe_deploy(target: dict[str, Any] | None) -> str:
+    """A spec's deploy block in words: "deployment NAME", "serverless", or "the provider's default"."""
+    if target is None:
+        return "(none)"
+    if target.get("deployment"):
+        return f"deployment {target['deployment']}"
+    return "serverless" if target.get("serverless") else "the provider's default"
+
+
+def deploy_outdated(target: dict[str, Any] | None, recorded: dict[str, Any] | None) -> bool:
+    """Whether the pinned model's deploy step differs from the spec's ``deploy`` (another target, or a deploy
+    that is not finished): then apply deploys it, without training again."""
+    if target is None:
+        return recorded is not None
+    return recorded is None or recorded.get("target") != target or recorded.get("state") != states.DEPLOYED
+
+
 def desired_inputs(spec: FineTuneSpec, facts: SpecFacts, parent_model: str | None,
                    opts: PlanOptions) -> dict[str, Any]:
     def record(role):
@@ -225,8 +242,12 @@ def _plan_spec(spec: FineTuneSpec, entry: LockEntry | None, observed: Observed, 
                     "an earlier apply stopped before its job was created",), **launch), ctx)]
             if state == states.SUCCEEDED:
                 model = job.fine_tuned_model if job else None
-                return [Action(kind="record", job_id=job_id, model_after=model or "(from job)", new_model=model,
-                               reasons=(f"job {job_id} succeeded; the lockfile does not know yet",), **common)]
+                why = f"job {job_id} succeeded; the lockfile does not know yet"
+                if spec.deploy is not None and pending.get("deploy"):
+                    why = (f"job {job_id} succeeded; its deploy to {describe_deploy(spec.deploy)} is "
+                           f"{pending['deploy'].get('status') or pending['deploy'].get('state')}")
+                return [_deploying(Action(kind="record", job_id=job_id, model_after=model or "(from job)",
+                                          new_model=model, reasons=(why,), **common), spec)]
             if state in (states.FAILED, states.CANCELLED, MISSING):
                 return [_adopt_instead(Action(kind="retry", job_id=job_id, reasons=(
                     _failure(job_id, state, job, pending, spec.provider),), **launch), ctx)]
@@ -260,9 +281,41 @@ def _plan_spec(spec: FineTuneSpec, entry: LockEntry | None, observed: Observed, 
     elif (entry.trained_model or entry.model) in ctx.view.missing_models:
         action = Action(kind="drift", **launch, reasons=(
             f"pinned model {entry.model} no longer exists on {spec.provider}; apply trains it again",))
+    elif deploy_outdated(spec.deploy, entry.deploy):
+        return actions + [_redeploy(spec, entry)]
     else:
         return actions
-    return actions + [_adopt_instead(action, ctx)]
+    return actions + [_deploying(_adopt_instead(action, ctx), spec)]
+
+
+def _deploying(action: Action, spec: FineTuneSpec) -> Action:
+    """An action that trains (or records) a model of a spec with a deploy step says so: the pin then moves to the
+    name applications call, once the deployed model answers."""
+    if spec.deploy is None:
+        return action
+    after = "(when deployed)" if action.kind == "record" or action.new_model else action.model_after
+    return replace(action, model_after=after, reasons=action.reasons + (
+        f"then deploys the trained model to {describe_deploy(spec.deploy)}; the pin moves once it is callable",))
+
+
+def _redeploy(spec: FineTuneSpec, entry: LockEntry) -> Action:
+    """The spec's deploy step differs from the pinned model's: deploy it (no training)."""
+    trained = entry.trained_model or entry.model
+    recorded = entry.deploy or {}
+    before = describe_deploy(recorded.get("target")) if entry.deploy else "(none)"
+    if spec.deploy is None:
+        why = (f"deploy: {before} -> (none); the pin becomes the trained model {trained} (no training; "
+               "ftops does not undeploy anything)")
+        after = trained
+    elif recorded.get("target") == spec.deploy:
+        why = (f"deploy of {trained} to {describe_deploy(spec.deploy)} is {recorded.get('status') or 'unfinished'};"
+               " apply pins it once it is callable (no training)")
+        after = "(when deployed)"
+    else:
+        why = f"deploy: {before} -> {describe_deploy(spec.deploy)}; apply deploys {trained} there (no training)"
+        after = "(when deployed)"
+    return Action(spec=spec.name, kind="update", provider=spec.provider, model_before=entry.model,
+                  model_after=after, reasons=(why,))
 
 
 def _failure(job_id: str, state: str, job, pending: dict, provider: str) -> str:
@@ -402,6 +455,10 @@ def _spec_notices(spec: FineTuneSpec, entry: LockEntry | None, spec_actions: lis
         notices.append(Notice("error", f"estimated cost {cost.format_usd(est.usd)} exceeds budget_usd "
                               f"{cost.format_usd(spec.budget_usd)}", spec=spec.name))
     pconf = opts.providers.get(spec.provider)
+    if pconf and spec.deploy is None and kind_of(pconf.type).effective(pconf).capabilities.needs_deploy:
+        notices.append(Notice("warning", f"{spec.provider} serves a fine-tuned model only once it is deployed; "
+                              "the lockfile will pin the trained model's name (add deploy: {deployment: NAME} to "
+                              "pin a name applications can call)", spec=spec.name))
     cutoff = kind_of(pconf.type).training_cutoff(pconf) if pconf else None
     if cutoff:
         days = (cutoff - opts.today).days
@@ -453,7 +510,8 @@ def make_plan(specs: list[FineTuneSpec], lock: Lockfile, observed: Observed, fac
             if any(a.kind == "repair" for a in found):
                 entry = entry.with_(model=None, fingerprint=None, job=None)  # its pin cannot be trusted
         parent_entry = lock.get(spec.parent) if spec.parent else None
-        parent_model = recorded.get(spec.parent or "") or (parent_entry.model if parent_entry else None)
+        parent_model = recorded.get(spec.parent or "") or (  # a child trains from the trained model, which
+            (parent_entry.trained_model or parent_entry.model) if parent_entry else None)  # may not be the called name
         parent_busy = bool(spec.parent) and (spec.parent in busy or parent_model is None)
         spec_actions = _plan_spec(spec, entry, observed, facts[spec.name], parent_model, parent_busy,
                                   root_base[spec.name], opts)

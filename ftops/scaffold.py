@@ -42,7 +42,7 @@ PROVIDERS = {
     "together": ProviderChoice("{type: together}", "meta-llama/Meta-Llama-3.1-8B-Instruct-Reference",
                                "TOGETHER_API_KEY", "the key comes from TOGETHER_API_KEY"),
     "fireworks": ProviderChoice("{type: fireworks, account: YOUR_ACCOUNT}",
-                                "accounts/fireworks/models/llama-v3p1-8b-instruct", "FIREWORKS_API_KEY",
+                                "accounts/fireworks/models/qwen3-8b", "FIREWORKS_API_KEY",
                                 "put your account id in account; the key comes from FIREWORKS_API_KEY"),
     "ray": ProviderChoice('{type: ray, address: "http://127.0.0.1:8265", artifacts: "file:///tmp/ftops-artifacts", '
                           "trainer: trl}", "Qwen/Qwen2.5-0.5B-Instruct", None,
@@ -76,13 +76,23 @@ def _secret_env(key_env: str | None, *, forks: bool) -> str:
     return f"        env:\n          {key_env}: {value}\n"
 
 
+def _example_spec(provider: str, base_model: str) -> str:
+    """The example spec, without the settings the provider type does not take (a seed, on Fireworks)."""
+    from ftops.providers import registry
+
+    text = _fill(_template("example.yaml"), BASE_MODEL=base_model)
+    if provider in registry.types() and not registry.kind(provider).capabilities.seed:
+        text = "".join(line for line in text.splitlines(keepends=True) if not line.startswith("seed:"))
+    return text
+
+
 def project_files(name: str, provider: str, *, github: bool = False) -> dict[str, str]:
     """Relative path -> content of every file a new project gets."""
     choice = PROVIDERS[provider]
     files = {
         "ftops.yaml": _fill(_template("ftops.yaml"), PROJECT=name, PROVIDER=provider, BLOCK=choice.block,
                             NOTE=choice.note),
-        "specs/example.yaml": _fill(_template("example.yaml"), BASE_MODEL=choice.base_model),
+        "specs/example.yaml": _example_spec(provider, choice.base_model),
         "data/example/train.jsonl": _template("train.jsonl"),
         "data/example/valid.jsonl": _template("valid.jsonl"),
         "schemas/spec.schema.json": resources.files("ftops").joinpath("schemas/spec.schema.json").read_text("utf-8"),

@@ -50,6 +50,7 @@ class FineTuneSpec:
     provider_options: dict[str, dict[str, Any]] = field(default_factory=dict)  # provider type -> options
     moved_from: tuple[str, ...] = ()
     method_as_written: dict[str, Any] | None = None  # the YAML's method block (for fingerprints of ftops 0.1)
+    deploy: dict[str, Any] | None = None  # the deploy step after training (not part of the fingerprint)
 
     @property
     def method_type(self) -> str:
@@ -191,6 +192,7 @@ def _build(doc: Document, spec_file: Path, config: ProjectConfig, problems: list
         provider_options={k: canonical(v) for k, v in (data.get("provider_options") or {}).items()},
         moved_from=_moved_from(data.get("moved_from")),
         method_as_written=data.get("method"),
+        deploy=canonical(dict(data["deploy"])) if data.get("deploy") is not None else None,
     )
 
 

@@ -8,7 +8,8 @@ Python API::
         emu.admin_url   # "http://127.0.0.1:PORT/_emulator"
 
 CLI: ``ftops emulator serve`` prints ``FTOPS_EMULATOR_URL=http://HOST:PORT/v1`` first, then serves until
-SIGINT/SIGTERM.
+SIGINT/SIGTERM. ``EmulatorConfig(api="fireworks")`` (``serve --api fireworks``) speaks Fireworks' control plane
+instead, at the bare origin ``http://HOST:PORT`` (``ftops/emulator/dialects/fireworks``).
 
 Under ``/v1``: files, uploads, fine_tuning/jobs (+ cancel, pause, resume, events, checkpoints) and models,
 with OpenAI's shapes, validation and error envelopes; Bearer auth (any non-empty key, or exactly

@@ -105,7 +105,7 @@ def rules(faults: Faults):
         route("GET", "/_emulator/state", state),
         route("GET", "/_emulator/faults", lambda tx, req: faults.describe()),
         route("POST", "/_emulator/faults", lambda tx, req: set_faults(faults, req)),
-        route("POST", "/_emulator/jobs/<id>/fail", fail_job),
+        route("POST", "/_emulator/jobs/<path:id>/fail", fail_job),  # ids may be resource names (a/b/c)
         route("POST", "/_emulator/models", set_model),
         route("POST", "/_emulator/fail-next", fail_next),
         route("DELETE", "/_emulator/models/<path:id>", delete_model),

@@ -89,6 +89,14 @@ def resume(tx: Tx, job: dict) -> None:
     event(tx, job, tx.now, "Fine-tuning job resumed")
 
 
+def reopen(tx: Tx, job: dict, stopped_at: float) -> None:
+    """A failed or cancelled job runs again from where it stopped (a provider's resume): the time it was stopped
+    does not count, and a failure it was forced into is not repeated."""
+    job["paused_total"] += max(0.0, tx.now - stopped_at)
+    job.update(final_status=None, error=None, finished_at=None, forced_error=None)
+    event(tx, job, tx.now, "Fine-tuning job resumed")
+
+
 def unpause(job: dict, now: float) -> None:
     """End a pause (if any): the paused time is added to the job's total, so its progress continues from there."""
     if job["paused_at"] is not None:

@@ -27,7 +27,7 @@ from ftops.emulator.config import EmulatorConfig
 
 def _empty() -> dict:
     return {"version": 1, "clock_offset": 0.0, "seq": 0, "files": {}, "uploads": {}, "jobs": {}, "models": {},
-            "model_overrides": {}, "fail_next": []}
+            "model_overrides": {}, "fail_next": [], "dialects": {}}  # dialects: each dialect's own records
 
 
 _STALE = ("stale",)  # a stamp no state.json has: the next transaction reloads from disk
@@ -117,6 +117,8 @@ class Store:
         if stamp == self._stamp:
             return
         self._data = json.loads(self.path.read_text(encoding="utf-8")) if stamp else _empty()
+        for key, default in _empty().items():  # a state file written before a key existed reads as its default
+            self._data.setdefault(key, default)
         self._stamp = stamp
 
     @staticmethod

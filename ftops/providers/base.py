@@ -33,6 +33,11 @@ IN_FLIGHT = frozenset({QUEUED, RUNNING, PAUSED, CANCELLING, UNKNOWN})
 # Optional verbs a provider type may offer (``Capabilities.verbs``); the core asks before using one.
 VERBS = ("cancel", "pause", "resume", "events", "checkpoints", "metrics", "delete_model", "deploy")
 
+# States of a deploy step (``Deployment.state``): a trained model is callable only once it is ``deployed``.
+DEPLOYING = "deploying"
+DEPLOYED = "deployed"
+DEPLOY_STATES = (DEPLOYING, DEPLOYED, FAILED, UNKNOWN)
+
 
 @dataclass(frozen=True)
 class RemoteFile:
@@ -85,6 +90,17 @@ class RemoteModel:
 
 
 @dataclass(frozen=True)
+class Deployment:
+    """A trained model made callable by a provider's deploy step (``Provider.deploy``)."""
+
+    id: str | None  # the provider's record of the deploy (None when it has none)
+    model: str  # the name applications call once it is deployed
+    state: str  # canonical, one of DEPLOY_STATES
+    raw_status: str
+    message: str | None = None  # why it failed, where the provider says
+
+
+@dataclass(frozen=True)
 class RemoteEvent:
     id: str
     created_at: int
@@ -128,24 +144,29 @@ class TrainingRequest:
 @dataclass(frozen=True)
 class Rule:
     """What a provider accepts for one neutral hyperparameter: ``kind`` int | number | enum, inclusive bounds
-    (``low_open`` makes the lower bound exclusive), and the provider's own name for it (for messages)."""
+    (``low_open`` / ``high_open`` make a bound exclusive), ``choices`` (the enum's values, or the only numbers allowed,
+    e.g. LoRA ranks that must be powers of two), and the provider's own name for it (for messages)."""
 
     kind: str
     low: float | None = None
     high: float | None = None
     low_open: bool = False
-    choices: tuple[str, ...] = ()
+    high_open: bool = False
+    choices: tuple[str | int, ...] = ()
     wire: str | None = None
 
     def describe(self) -> str:
         if self.kind == "enum":
-            return "one of " + ", ".join(self.choices)
+            return "one of " + ", ".join(map(str, self.choices))
+        if self.choices:
+            return ("an integer" if self.kind == "int" else "a number") + ", one of " + \
+                ", ".join(map(str, self.choices))
         what = "an integer" if self.kind == "int" else "a number"
         bounds = []
         if self.low is not None:
             bounds.append(f"{'>' if self.low_open else '>='} {_num(self.low)}")
         if self.high is not None:
-            bounds.append(f"<= {_num(self.high)}")
+            bounds.append(f"{'<' if self.high_open else '<='} {_num(self.high)}")
         return what + (f" {' and '.join(bounds)}" if bounds else "")
 
     def problem(self, value: Any) -> str | None:
@@ -156,8 +177,11 @@ class Rule:
             return f"expected {self.describe()}"
         if self.kind == "int" and not float(value).is_integer():
             return f"expected {self.describe()}"
+        if self.choices:
+            return None if value in self.choices else f"{_num(value)} is not allowed; expected {self.describe()}"
         too_low = self.low is not None and (value <= self.low if self.low_open else value < self.low)
-        if too_low or (self.high is not None and value > self.high):
+        too_high = self.high is not None and (value >= self.high if self.high_open else value > self.high)
+        if too_low or too_high:
             return f"{_num(value)} is out of range; expected {self.describe()}"
         return None
 
@@ -185,7 +209,7 @@ class Capabilities:
     suffix: SuffixRule = SuffixRule()
     verbs: frozenset[str] = frozenset()
     idempotency: str = "lookup"  # "native": a create with the same launch key cannot make a second job
-    needs_deploy: bool = False  # the trained model must be deployed before it can be called
+    needs_deploy: bool = False  # the trained model must be deployed before it can be called (see "deploy" verb)
     seed: bool = True
     integrations: tuple[str, ...] = ()  # integration types passed through natively (e.g. "wandb")
     min_examples: int = 10
@@ -223,3 +247,12 @@ class Provider(Protocol):
     def list_models(self) -> list[RemoteModel]: ...
     def delete_model(self, model_id: str) -> None: ...
     def close(self) -> None: ...
+
+
+class Deploys(Protocol):
+    """What a provider whose ``capabilities.verbs`` has "deploy" offers besides ``Provider``."""
+
+    def deploy(self, model: str, target: dict[str, Any]) -> Deployment:
+        """Make ``model`` callable as ``target`` (a spec's ``deploy`` block) says. Idempotent: when it is deployed
+        (or deploying) there already, that record is returned, so calling it again is how its state is followed."""
+        ...

@@ -82,6 +82,10 @@ def spec_problems(data: dict, pconf: ProviderConfig, doc: Document) -> list[Prob
         if key in kind.managed_fields:
             add(["provider_options", kind.type, key], f"{key} is set by ftops from the spec; use the spec's own "
                                                       "keys (method, hyperparameters, suffix, seed, ...) instead")
+    if data.get("deploy") is not None and "deploy" not in caps.verbs:
+        add(["deploy"], f"{label} has no deploy step: its trained models are called as they are (remove deploy)")
+    for path, message in kind.spec_problems(data):
+        add(path, f"{message} on {label}")
     base = data.get("base_model")
     if isinstance(base, str):
         retired = kind.catalog().retired_model(base)

@@ -26,6 +26,10 @@ log = logging.getLogger("ftops.http")
 
 RETRY_STATUSES = frozenset({408, 409, 429})
 MAX_RETRY_AFTER = 120.0
+# google.rpc.Code: APIs built on gRPC (grpc-gateway, Google's AIPs) answer errors as {"code": <int>, "message"}.
+GRPC_CODES = ("OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT", "DEADLINE_EXCEEDED", "NOT_FOUND", "ALREADY_EXISTS",
+              "PERMISSION_DENIED", "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION", "ABORTED", "OUT_OF_RANGE",
+              "UNIMPLEMENTED", "INTERNAL", "UNAVAILABLE", "DATA_LOSS", "UNAUTHENTICATED")
 
 
 @dataclass
@@ -152,8 +156,10 @@ class HttpClient:
                                 provider=self.provider) from None
 
     def _error(self, response: httpx.Response) -> ProviderError:
-        """The provider's message, code and param from ``{"error": {...}}`` (OpenAI, Together), ``{"error": str}``
-        or a bare ``{"message": ...}``; else the status and the start of the body."""
+        """The provider's own message, code and param, from the error shapes APIs use: OpenAI's and Together's
+        ``{"error": {"message", "code", "param"}}``, ``{"error": "text"}``, a bare ``{"message": ...}`` and the gRPC
+        status ``{"code": <int or name>, "message"}`` (a numeric code is reported by its name, e.g.
+        ALREADY_EXISTS)."""
         message, code, param = f"HTTP {response.status_code}", None, None
         try:
             body = response.json()
@@ -161,11 +167,12 @@ class HttpClient:
             if isinstance(err, dict):
                 message = str(err.get("message") or message)
                 code, param = err.get("code"), err.get("param")
-            elif isinstance(err, str):
+            elif isinstance(err, str) and err:
                 message = err
-            elif isinstance(body, dict) and isinstance(body.get("message"), str) and body["message"]:
-                message = body["message"]  # a bare {"message": ...} (Together's limits 404, grpc-style bodies)
-                code = body.get("code") if isinstance(body.get("code"), str) else None
+            elif isinstance(body, dict) and isinstance(body.get("message"), str):
+                message = body["message"] or message
+                code = body.get("code")
+            code = _code_name(code)
         except ValueError:
             text = response.text[:300].strip()
             if text:
@@ -176,3 +183,12 @@ class HttpClient:
             kind = NotFoundError if response.status_code == 404 else ProviderError
         return kind(self.redact(message), status=response.status_code, code=code, param=param,
                     request_id=response.headers.get("x-request-id"), provider=self.provider)
+
+
+def _code_name(code: Any) -> str | None:
+    """An error code as text: a gRPC status number becomes its name (6 -> ALREADY_EXISTS)."""
+    if code is None or code == "" or isinstance(code, bool):
+        return None
+    if isinstance(code, int):
+        return GRPC_CODES[code] if 0 <= code < len(GRPC_CODES) else str(code)
+    return str(code)

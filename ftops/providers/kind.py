@@ -88,6 +88,11 @@ class ProviderKind(ABC):
         """Problems with this provider's ftops.yaml block that the schema cannot express."""
         return []
 
+    def spec_problems(self, data: dict[str, Any]) -> list[tuple[list, str]]:
+        """Problems of a spec document (as written, read defensively) on this provider type that its
+        capabilities cannot express (settings that depend on each other): ``(key path, message)`` pairs."""
+        return []
+
     # -- translation and I/O ------------------------------------------------------------------------------
     @abstractmethod
     def wire_request(self, request: TrainingRequest) -> dict[str, Any]:

@@ -26,4 +26,6 @@ HARNESSES = [
             lambda url: {"type": "azure-openai", "base_url": url, "api_key_env": TEST_KEY_ENV}),
     Harness("together", "together", "meta-llama/Meta-Llama-3.1-8B-Instruct-Reference",
             lambda url: {"type": "together", "base_url": url, "api_key_env": TEST_KEY_ENV}),
+    Harness("fireworks", "fireworks", "accounts/fireworks/models/qwen3-8b",
+            lambda url: {"type": "fireworks", "account": "acct-test", "base_url": url, "api_key_env": TEST_KEY_ENV}),
 ]

@@ -28,7 +28,7 @@ EXPECTED = {
     "azure-openai": ({"type": "azure-openai", "base_url": "https://RESOURCE.openai.azure.com/openai/v1",
                       "api_key_env": "AZURE_OPENAI_API_KEY"}, "gpt-4o-mini-2024-07-18"),
     "together": ({"type": "together"}, "meta-llama/Meta-Llama-3.1-8B-Instruct-Reference"),
-    "fireworks": ({"type": "fireworks", "account": "YOUR_ACCOUNT"}, "accounts/fireworks/models/llama-v3p1-8b-instruct"),
+    "fireworks": ({"type": "fireworks", "account": "YOUR_ACCOUNT"}, "accounts/fireworks/models/qwen3-8b"),
     "ray": ({"type": "ray", "address": "http://127.0.0.1:8265", "artifacts": "file:///tmp/ftops-artifacts",
              "trainer": "trl"}, "Qwen/Qwen2.5-0.5B-Instruct"),
 }

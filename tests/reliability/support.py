@@ -31,28 +31,39 @@ LIVE = ("failed", "cancelled")  # job phases that do not count as "spent"
 @dataclass(frozen=True)
 class Flavor:
     """A provider type and the emulator dialect that stands in for it, for the reliability harness: two base
-    models it offers, and where its jobs carry the launch key (read from the emulator's neutral ``core`` view)."""
+    models it offers, what else its ftops.yaml entry needs, and where its jobs carry the launch key (read from the
+    emulator's neutral ``core`` view)."""
 
     name: str  # the provider type in ftops.yaml
     api: str  # the emulator dialect
     base_models: tuple[str, str]
     key_chars: int = KEY_CHARS
+    options: dict[str, Any] = field(default_factory=dict)  # more of its ftops.yaml entry (e.g. an account)
+    seeds: bool = True  # whether specs on it may set a seed
+    carrier: str = "metadata"  # where a job carries the key: metadata | suffix | job_id
 
     def key_of(self, job: dict[str, Any], project: str) -> str | None:
         """The launch key a job (of the core view) carries, as much of it as this provider carries; None for a
         job that is not this project's (or not ftops's)."""
+        if self.carrier == "job_id":
+            from ftops.providers.fireworks import parse_attempt
+
+            found = parse_attempt(job["id"])
+            return found[0] if found else None
         meta = job.get("metadata") or {}
         if meta.get("ftops_fingerprint"):
             if meta.get("ftops_project") != project:
                 return None
             return key_id(project, meta.get("ftops_spec", ""), meta["ftops_fingerprint"])[:self.key_chars]
-        return key_in_suffix(job.get("suffix")) if self.key_chars < KEY_CHARS else None
+        return key_in_suffix(job.get("suffix")) if self.carrier == "suffix" else None
 
 
 OPENAI = Flavor("openai", "openai", ("gpt-4o-mini-2024-07-18", "gpt-4.1-mini-2025-04-14"))
 TOGETHER = Flavor("together", "together", ("meta-llama/Meta-Llama-3.1-8B-Instruct-Reference", "Qwen/Qwen3.5-9B"),
-                  key_chars=8)
-FLAVORS = {f.name: f for f in (OPENAI, TOGETHER)}
+                  key_chars=8, carrier="suffix")
+FIREWORKS = Flavor("fireworks", "fireworks", ("accounts/fireworks/models/qwen3-8b", "accounts/fireworks/models/qwen3-4b"),
+                   options={"account": "acct-chaos"}, seeds=False, carrier="job_id")
+FLAVORS = {f.name: f for f in (OPENAI, TOGETHER, FIREWORKS)}
 
 
 class EmulatorProcess:
@@ -114,7 +125,7 @@ def make_project(root: Path, url: str, *, tag: str = "r0", project: str = PROJEC
     root.mkdir(parents=True, exist_ok=True)
     (root / "ftops.yaml").write_text(yaml.safe_dump({
         "project": project, "default_provider": "emu",
-        "providers": {"emu": {"type": flavor.name, "base_url": url, "api_key_env": key_env,
+        "providers": {"emu": {"type": flavor.name, "base_url": url, "api_key_env": key_env, **flavor.options,
                               **(provider_options or {})}},
     }, sort_keys=False), encoding="utf-8")
     first, second = flavor.base_models
@@ -133,6 +144,8 @@ def make_project(root: Path, url: str, *, tag: str = "r0", project: str = PROJEC
     ]
     (root / "specs").mkdir(exist_ok=True)
     for spec in specs:
+        if not flavor.seeds:
+            spec.pop("seed")
         (root / "specs" / f"{spec['name']}.yaml").write_text(yaml.safe_dump(spec, sort_keys=False), encoding="utf-8")
     return root
 
@@ -259,6 +272,9 @@ def audit(state: dict[str, Any], project: str = PROJECT, flavor: Flavor = OPENAI
     for f in core["files"]:
         if f.get("purpose") == "fine-tune":
             result.uploads_per_name[f["filename"]] += 1
+    for dataset in state.get("datasets") or []:  # a dialect with dataset objects: one per content
+        if dataset.get("sha256"):
+            result.uploads_per_name[f"sha256:{dataset['sha256']}"] += 1
     return result
 
 

@@ -20,6 +20,7 @@ from ftops.emulator.apierror import ApiError
 DIALECTS = {
     "openai": "ftops.emulator.dialects.openai:DIALECT",
     "together": "ftops.emulator.dialects.together:DIALECT",
+    "fireworks": "ftops.emulator.dialects.fireworks:DIALECT",
 }
 
 
