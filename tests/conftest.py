@@ -140,6 +140,14 @@ class Project:
         response.raise_for_status()
         return response.json()
 
+    @staticmethod
+    def admin_of(emu, path: str, body: dict | None = None) -> Any:
+        """The admin API of another emulator than the project's own (GET without a body, else POST)."""
+        method = "POST" if body is not None else "GET"
+        response = httpx.request(method, f"{emu.admin_url}/{path.lstrip('/')}", json=body, timeout=30)
+        response.raise_for_status()
+        return response.json()
+
     def advance(self, seconds: float) -> None:
         self.admin("POST", "clock", {"advance": seconds})
 

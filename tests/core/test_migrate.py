@@ -93,3 +93,38 @@ def test_migrate_from_a_provider_moves_its_specs_even_when_nothing_is_closing(pr
     moved = project.run("migrate", "--to", "new", "--from", "old", "--spec", "bot", "--write")
     assert moved.rc == 0, moved.all
     assert (project.root / "specs" / "bot.yaml").read_text().count("provider: new") == 2  # the child follows
+
+
+def test_a_spec_moved_from_openai_to_together_by_migrate_applies_and_pins_a_together_model(project, tmp_path,
+                                                                                         monkeypatch):
+    """The January 2027 path: OpenAI stops taking jobs; `ftops migrate --to together --write`, plan, apply."""
+    from ftops.emulator import EmulatorConfig, start
+    from tests.conftest import bind_key
+
+    monkeypatch.setenv("FTOPS_TODAY", "2026-12-01")
+    with start(EmulatorConfig(state_dir=tmp_path / "together", api="together", job_duration=10.0)) as together:
+        bind_key(monkeypatch, TEST_KEY_ENV, together.url)
+        project.write("ftops.yaml", yaml.safe_dump({"project": "mig", "default_provider": "oai", "providers": {
+            "oai": {"type": "local", "job_duration": 0.5, "training_cutoff": "2027-01-06"},
+            "together": {"type": "together", "base_url": together.url, "api_key_env": TEST_KEY_ENV}}}))
+        project.dataset("data/bot.jsonl", 12)
+        project.write("specs/bot.yaml", "name: bot\nbase_model: gpt-4o-mini-2024-07-18\nsuffix: support bot\n"
+                                        "training_file: ../data/bot.jsonl\nmethod:\n  type: supervised\n"
+                                        "  hyperparameters: {n_epochs: 2, learning_rate_multiplier: 1.8}\n")
+        moved = project.run("migrate", "--to", "together", "--write")
+        assert moved.rc == 0, moved.all
+        assert ("base_model: gpt-4o-mini-2024-07-18 -> meta-llama/Meta-Llama-3.1-8B-Instruct-Reference (suggested"
+                in moved.out)
+        assert "learning_rate_multiplier: 1.8 removed: together does not take it (it takes learning_rate" in moved.out
+        assert "suffix: 'support bot' -> 'support-bot'" in moved.out
+        spec = yaml.safe_load((project.root / "specs" / "bot.yaml").read_text())
+        assert spec["provider"] == "together" and spec["method"]["hyperparameters"] == {"n_epochs": 2}
+        plan = project.run("plan")
+        assert plan.rc == 0 and "+ create   bot" in plan.out, plan.all
+        applied = project.run("apply", "--auto-approve", "--wait", runtime=Runtime(
+            sleep=lambda s: project.admin_of(together, "clock", {"advance": s}), poll_interval=5.0))
+        assert applied.rc == 0, applied.all
+        entry = project.lock()["models"]["bot"]
+        assert entry["provider"] == "together"
+        (job,) = project.admin_of(together, "state")["core"]["jobs"]
+        assert entry["model"] == job["fine_tuned_model"] and "support-bot" in entry["model"]
