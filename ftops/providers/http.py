@@ -13,6 +13,7 @@ from __future__ import annotations
 import email.utils
 import logging
 import random
+import re
 import time
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable
@@ -26,6 +27,9 @@ log = logging.getLogger("ftops.http")
 
 RETRY_STATUSES = frozenset({408, 409, 429})
 MAX_RETRY_AFTER = 120.0
+PLAIN_TEXT_CHARS = 300  # of a plain-text error body shown to the user
+_TRACEBACK = "Traceback (most recent call last):"
+_EXCEPTION_LINE = re.compile(r"^[A-Za-z_][\w.]*(?:Error|Exception|Exit|Interrupt|Failure)(?::.*)?$", re.MULTILINE)
 
 
 @dataclass
@@ -162,7 +166,8 @@ class HttpClient:
             elif isinstance(err, str):
                 message = err
         except ValueError:
-            text = response.text[:300].strip()
+            text = response.text
+            text = (traceback_summary(text) or text.strip())[:PLAIN_TEXT_CHARS].strip()
             if text:
                 message = f"{message}: {text}"
         if _should_retry(response):
@@ -171,3 +176,14 @@ class HttpClient:
             kind = NotFoundError if response.status_code == 404 else ProviderError
         return kind(self.redact(message), status=response.status_code, code=code, param=param,
                     request_id=response.headers.get("x-request-id"), provider=self.provider)
+
+
+def traceback_summary(text: str, *, whole: bool = True) -> str | None:
+    """The line a Python traceback ends with ("ValueError: ..."), which says what went wrong; None when ``text``
+    holds no traceback. Servers that answer errors with their traceback as plain text (the Ray job server does)
+    would otherwise show only its first line, "Traceback (most recent call last):". With ``whole=False`` the text
+    may be the tail of a log, cut before the traceback's first line."""
+    if whole and _TRACEBACK not in text:
+        return None
+    found = _EXCEPTION_LINE.findall(text)
+    return found[-1].strip() if found else None
