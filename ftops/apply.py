@@ -337,7 +337,7 @@ class Applier:
             base = kind.effective(pconf).base_of(base_model) if kind and pconf and base_model else base_model
             base_info = provider.get_model(base) if base else None
             now = _iso(self.opts.now())
-            location = kind.model_location(pconf) if kind and pconf else None
+            location = {**(kind.model_location(pconf) if kind and pconf else {}), **job.location} or None
             model = job.fine_tuned_model
 
             def record(entry: LockEntry | None) -> LockEntry:
