@@ -19,6 +19,7 @@ KINDS: dict[str, str] = {
     "openai": "ftops.providers.openai:KIND",
     "azure-openai": "ftops.providers.azure_openai:KIND",
     "local": "ftops.providers.local:KIND",
+    "ray": "ftops.providers.ray:KIND",
 }
 
 
