@@ -389,7 +389,8 @@ def _spec_notices(spec: FineTuneSpec, entry: LockEntry | None, spec_actions: lis
     if not launch:
         return notices
     view = observed.view(spec.provider)
-    if spec.base_model and view.models and spec.base_model not in view.models:
+    if spec.base_model and view.listed and spec.base_model not in view.listed:  # a provider without a models
+        # list (a self-hosted cluster) says nothing about which base models it offers
         notices.append(Notice("error", f"base model {spec.base_model} is not offered by {spec.provider} "
                               "(not in its models list)", spec=spec.name))
     est = launch.estimate
