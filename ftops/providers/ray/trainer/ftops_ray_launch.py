@@ -134,19 +134,20 @@ def main():
     tail.start()
     child = subprocess.Popen(command, shell=True, env=env)
 
-    def stop(signum, frame):  # Ray stops a job with SIGTERM: stop the trainer and leave no partial model
+    stopped = []
+
+    def stop(signum, frame):  # Ray stops a job with SIGTERM (to every process of the job, within 3 s)
+        stopped.append(signum)  # the main thread, back from child.wait(), removes the partial model
         child.terminate()
-        try:
-            child.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            child.kill()
-        shutil.rmtree(work, ignore_errors=True)
-        sys.exit(128 + signum)
 
     signal.signal(signal.SIGTERM, stop)
     started = time.time()
     code = child.wait()
     tail.finish()
+    if stopped:
+        shutil.rmtree(work, ignore_errors=True)
+        say("stopped")
+        sys.exit(128 + stopped[0])
     if code != 0:
         shutil.rmtree(work, ignore_errors=True)
         say(f"the trainer exited with code {code} after {time.time() - started:.1f}s")
