@@ -510,7 +510,7 @@ class Applier:
             base = kind.effective(pconf).base_of(base_model) if kind and pconf and base_model else base_model
             base_info = provider.get_model(base) if base else None
             now = _iso(self.opts.now())
-            location = kind.model_location(pconf) if kind and pconf else None
+            location = {**(kind.model_location(pconf) if kind and pconf else {}), **job.location} or None
             trained = job.fine_tuned_model
             model = deployment.model if deployment else trained
             deploy = _deploy_record(target, deployment) if deployment and target is not None else None

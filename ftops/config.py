@@ -98,7 +98,10 @@ def _providers(doc: Document | None, display: str) -> dict[str, ProviderConfig]:
         line = doc.line_of(["providers", name]) if doc else None
         problem = plain_http_problem(url) if url and not raw.get("allow_http") else None
         if problem:
-            problems.append(Problem(f"base_url {problem}", file=display, line=line, key=f"providers.{name}"))
+            field = "base_url" if raw.get("base_url") else "address"
+            if "allow_http" in registry.kind(raw["type"]).options:
+                problem += "; set allow_http: true if this endpoint is meant to be reached over plain http"
+            problems.append(Problem(f"{field} {problem}", file=display, line=line, key=f"providers.{name}"))
         pconf = ProviderConfig(name, raw["type"], {k: v for k, v in raw.items() if k != "type"})
         problems += [Problem(p, file=display, line=line, key=f"providers.{name}")
                      for p in registry.kind(raw["type"]).config_problems(pconf)]

@@ -48,6 +48,7 @@ class Estimate:
     epochs: int
     trained_tokens: int
     usd: float | None
+    note: str | None = None  # the provider type's word on the cost (what a self-hosted run requests, a rate)
 
 
 @dataclass(frozen=True)
@@ -164,13 +165,16 @@ def estimate(spec: FineTuneSpec, facts: SpecFacts, model: str | None, opts: Plan
     kind = kind_of(pconf.type).effective(pconf) if pconf else None
     epochs = cost.resolve_epochs(train.examples, spec.n_epochs,
                                  kind.capabilities.default_epochs if kind else "auto")
-    usd = None
+    usd, note = None, None
     if model and kind:
         price = cost.price_per_1m(model, kind.lookup(model), method=spec.method_type,
                                   training_type=spec.method.get("training_type"), overrides=opts.prices,
                                   provider=spec.provider)
         usd = cost.estimate_cost(train.billing_tokens, epochs, price)
-    return Estimate(train.examples, train.billing_tokens, epochs, train.billing_tokens * epochs, usd)
+    if usd is None and kind and pconf:  # no price table: the provider type may still say what the run costs
+        usd, note = kind.run_estimate(pconf, spec.provider_options.get(kind.type) or {},
+                                      train.billing_tokens * epochs)
+    return Estimate(train.examples, train.billing_tokens, epochs, train.billing_tokens * epochs, usd, note)
 
 
 MISSING = "missing"  # the lockfile names a job the provider does not know (any more)
@@ -447,7 +451,8 @@ def _spec_notices(spec: FineTuneSpec, entry: LockEntry | None, spec_actions: lis
     if not launch:
         return notices
     view = observed.view(spec.provider)
-    if spec.base_model and view.models and spec.base_model not in view.models:
+    if spec.base_model and view.listed and spec.base_model not in view.listed:  # a provider without a models
+        # list (a self-hosted cluster) says nothing about which base models it offers
         notices.append(Notice("error", f"base model {spec.base_model} is not offered by {spec.provider} "
                               "(not in its models list)", spec=spec.name))
     est = launch.estimate
@@ -566,7 +571,7 @@ def make_plan(specs: list[FineTuneSpec], lock: Lockfile, observed: Observed, fac
     costs = [a.estimate.usd for a in actions if a.launches and a.estimate and a.estimate.usd is not None]
     total = round(sum(costs), 4) if costs else None
     for a in actions:
-        if a.launches and a.estimate and a.estimate.usd is None:
+        if a.launches and a.estimate and a.estimate.usd is None and not a.estimate.note:
             notices.append(Notice("warning", "no price known for this base model; the total leaves it out "
                                   "(set prices: in ftops.yaml)", spec=a.spec))
     if opts.budget_usd is not None and total is not None and total > opts.budget_usd:

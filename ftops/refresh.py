@@ -15,6 +15,7 @@ from ftops.providers.base import IN_FLIGHT, SUCCEEDED, Provider, RemoteJob, Remo
 class ProviderView:
     jobs: dict[str, RemoteJob] = field(default_factory=dict)  # by id
     models: dict[str, RemoteModel] = field(default_factory=dict)  # what exists, by id
+    listed: frozenset[str] = frozenset()  # what the provider's own models list offers (pinned lookups aside)
     missing_models: frozenset[str] = frozenset()  # pinned models the provider says do not exist
     missing_jobs: frozenset[str] = frozenset()  # pending jobs the provider says do not exist
     # launch key id -> ftops's newest job for it that is in flight, or succeeded with its model still there
@@ -54,6 +55,7 @@ def _wanted(lock: Lockfile, provider: str) -> tuple[set[str], set[str]]:
 def refresh_provider(provider: Provider, project: str, lock: Lockfile) -> ProviderView:
     job_ids, pinned = _wanted(lock, provider.name)
     models = {m.id: m for m in provider.list_models()}
+    listed = frozenset(models)
     missing = set()
     for model in sorted(pinned - set(models)):
         found = provider.get_model(model)  # a list may omit what a GET finds
@@ -75,7 +77,7 @@ def refresh_provider(provider: Provider, project: str, lock: Lockfile) -> Provid
             jobs[job_id] = provider.get_job(job_id)
         except NotFoundError:
             missing_jobs.add(job_id)
-    return ProviderView(jobs=jobs, models=models, missing_models=frozenset(missing),
+    return ProviderView(jobs=jobs, models=models, listed=listed, missing_models=frozenset(missing),
                         missing_jobs=frozenset(missing_jobs), by_key=by_key)
 
 

@@ -79,6 +79,9 @@ class RemoteJob:
     validation_file: str | None = None
     suffix: str | None = None
     seed: int | None = None
+    # What serving the trained model needs besides its name, as the provider knows it (for a self-hosted
+    # trainer: the base model and the adapter type); recorded in the lockfile entry's ``location``.
+    location: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import email.utils
 import logging
 import random
+import re
 import time
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable
@@ -30,6 +31,10 @@ MAX_RETRY_AFTER = 120.0
 GRPC_CODES = ("OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT", "DEADLINE_EXCEEDED", "NOT_FOUND", "ALREADY_EXISTS",
               "PERMISSION_DENIED", "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION", "ABORTED", "OUT_OF_RANGE",
               "UNIMPLEMENTED", "INTERNAL", "UNAVAILABLE", "DATA_LOSS", "UNAUTHENTICATED")
+
+PLAIN_TEXT_CHARS = 300  # of a plain-text error body shown to the user
+_TRACEBACK = "Traceback (most recent call last):"
+_EXCEPTION_LINE = re.compile(r"^[A-Za-z_][\w.]*(?:Error|Exception|Exit|Interrupt|Failure)(?::.*)?$", re.MULTILINE)
 
 
 @dataclass
@@ -174,7 +179,8 @@ class HttpClient:
                 code = body.get("code")
             code = _code_name(code)
         except ValueError:
-            text = response.text[:300].strip()
+            text = response.text
+            text = (traceback_summary(text) or text.strip())[:PLAIN_TEXT_CHARS].strip()
             if text:
                 message = f"{message}: {text}"
         if _should_retry(response):
@@ -192,3 +198,13 @@ def _code_name(code: Any) -> str | None:
     if isinstance(code, int):
         return GRPC_CODES[code] if 0 <= code < len(GRPC_CODES) else str(code)
     return str(code)
+
+def traceback_summary(text: str, *, whole: bool = True) -> str | None:
+    """The line a Python traceback ends with ("ValueError: ..."), which says what went wrong; None when ``text``
+    holds no traceback. Servers that answer errors with their traceback as plain text (the Ray job server does)
+    would otherwise show only its first line, "Traceback (most recent call last):". With ``whole=False`` the text
+    may be the tail of a log, cut before the traceback's first line."""
+    if whole and _TRACEBACK not in text:
+        return None
+    found = _EXCEPTION_LINE.findall(text)
+    return found[-1].strip() if found else None

@@ -76,6 +76,14 @@ class ProviderKind(ABC):
         date = self.effective(pconf).lookup(model).shutdown_date
         return date.isoformat() if date else None
 
+    def run_estimate(self, pconf: ProviderConfig, options: dict[str, Any],
+                     trained_tokens: int) -> tuple[float | None, str | None]:
+        """For a provider without a price table (a self-hosted cluster): the cost of one run in USD, where its
+        ftops.yaml block gives a rate, and a note the plan shows instead of (or beside) dollars, such as the GPUs
+        the run requests. ``options`` is the spec's provider_options for this type. (None, None): nothing to
+        say, and the plan warns that the price is unknown."""
+        return None, None
+
     # -- credentials --------------------------------------------------------------------------------------
     def endpoint(self, pconf: ProviderConfig) -> str | None:
         """The URL this provider's requests (and its key) go to."""

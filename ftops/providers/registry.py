@@ -21,6 +21,7 @@ KINDS: dict[str, str] = {
     "together": "ftops.providers.together:KIND",
     "fireworks": "ftops.providers.fireworks:KIND",
     "local": "ftops.providers.local:KIND",
+    "ray": "ftops.providers.ray:KIND",
 }
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ftops.cost import format_usd as usd  # noqa: F401  (re-exported for the renderers)
-from ftops.plan import Action, Plan
+from ftops.plan import Action, Estimate, Plan
 
 SYMBOLS = {"create": "+", "adopt": "<", "replace": "~", "drift": "!", "retry": "↻", "wait": "…",
            "record": "=", "move": ">", "update": "~", "repair": "!", "forget": "-", "delete": "x"}
@@ -22,7 +22,15 @@ def estimate_text(action: Action) -> str:
     if not est or not action.launches:
         return ""
     return (f"{est.examples:,} examples, {est.billing_tokens:,} tokens x {est.epochs} epochs = "
-            f"{est.trained_tokens:,} trained tokens, est. {usd(est.usd)}")
+            f"{est.trained_tokens:,} trained tokens, {cost_text(est)}")
+
+
+def cost_text(est: Estimate) -> str:
+    """"est. $1.20"; with the provider's note: "est. $1.20 (0.5 GPU-hours at ...)", or the note alone when it
+    gives no dollars ("requests 1 GPU; no price ...")."""
+    if est.note is None:
+        return f"est. {usd(est.usd)}"
+    return f"est. {usd(est.usd)} ({est.note})" if est.usd is not None else est.note
 
 
 def model_change(action: Action) -> str:

@@ -27,8 +27,11 @@ def ftops_version() -> str:
 def _estimate(est: Estimate | None) -> dict[str, Any] | None:
     if est is None:
         return None
-    return {"examples": est.examples, "billing_tokens": est.billing_tokens, "epochs": est.epochs,
-            "trained_tokens": est.trained_tokens, "usd": est.usd}
+    out: dict[str, Any] = {"examples": est.examples, "billing_tokens": est.billing_tokens, "epochs": est.epochs,
+                           "trained_tokens": est.trained_tokens, "usd": est.usd}
+    if est.note is not None:
+        out["note"] = est.note
+    return out
 
 
 def _stats(stats: dict[str, Any]) -> dict[str, Any]:

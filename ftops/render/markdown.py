@@ -12,7 +12,7 @@ from __future__ import annotations
 from itertools import groupby
 from typing import TYPE_CHECKING
 
-from ftops.plan import Action, Notice, Plan
+from ftops.plan import Action, Estimate, Notice, Plan
 from ftops.render.common import SYMBOLS, count_line, model_change, usd
 
 if TYPE_CHECKING:
@@ -25,6 +25,13 @@ WHY_FIELDS = 4  # changed fields named in the table; the details list them all
 CUT_NOTE = "\n_{n} more {what} left out to stay under GitHub's comment size limit; run `ftops plan` for all._\n"
 HEADER = ("| | Spec | Action | Why | Examples | Trained tokens | Est. cost | Pinned model (now -> after) |\n"
           "|---|---|---|---|--:|--:|--:|---|")
+
+
+def cost_cell(est: Estimate) -> str:
+    """The cost column: dollars, or the provider's note when it gives none (a self-hosted run's GPUs)."""
+    if est.note is None:
+        return usd(est.usd)
+    return f"{usd(est.usd)} ({est.note})" if est.usd is not None else est.note
 
 
 def cell(text: object) -> str:
@@ -65,7 +72,7 @@ def _why(action: Action) -> str:
 
 def _row(action: Action) -> str:
     est = action.estimate if action.launches else None
-    figures = (f"{est.examples:,}", f"{est.trained_tokens:,}", usd(est.usd)) if est else ("", "", "")
+    figures = (f"{est.examples:,}", f"{est.trained_tokens:,}", cell(cost_cell(est))) if est else ("", "", "")
     return "| " + " | ".join([SYMBOLS[action.kind], code(action.spec), f"**{action.kind}**", cell(_why(action)),
                               *figures, cell(model_change(action))]) + " |"
 
