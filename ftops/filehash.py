@@ -13,6 +13,7 @@ from pathlib import Path
 
 _CHUNK = 1 << 20
 _LOCK = threading.Lock()
+_READ: dict[tuple, dict[str, str]] = {}  # the last hashes.json read, by its stat signature
 
 
 @dataclass(frozen=True)
@@ -41,18 +42,23 @@ class HashCache:
     def _load(self) -> dict[str, str]:
         if self._entries is None:
             self._entries = {}
-            if self._file and self._file.exists():
+            if self._file:
                 try:
-                    data = json.loads(self._file.read_text(encoding="utf-8"))
-                    if isinstance(data, dict):
-                        self._entries = {str(k): str(v) for k, v in data.items()}
+                    st = self._file.stat()
+                    signature = (str(self._file), st.st_size, st.st_mtime_ns, st.st_ino)
+                    if signature not in _READ:  # a plan of n files reads the map once, not n times
+                        data = json.loads(self._file.read_text(encoding="utf-8"))
+                        _READ.clear()
+                        _READ[signature] = {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}
+                    self._entries = dict(_READ[signature])
                 except (OSError, ValueError):
                     self._entries = {}
         return self._entries
 
     @staticmethod
     def _key(path: Path, st: os.stat_result) -> str:
-        return f"{path.resolve()}|{st.st_size}|{st.st_mtime_ns}|{st.st_ino}"
+        # abspath, not resolve(): the inode already tells links apart, and resolve() costs a syscall per part
+        return f"{os.path.abspath(path)}|{st.st_size}|{st.st_mtime_ns}|{st.st_ino}"
 
     def known(self, path: Path) -> FileDigest | None:
         """The cached digest when the file is unchanged since it was hashed; None (without reading it) else."""

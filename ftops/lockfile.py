@@ -99,8 +99,26 @@ class Lockfile:
         body: dict[str, Any] = {"version": VERSION}
         if self.project:
             body["project"] = self.project
-        body["models"] = {name: self.entries[name].to_dict() for name in sorted(self.entries)}
-        return HEADER + dump(body)
+        if not self.entries:
+            return HEADER + dump({**body, "models": {}})
+        # The same text as dumping the whole document, with each entry's block rendered once and reused while
+        # the entry is unchanged: an apply of n specs re-renders the entries that changed, not all n per write.
+        head = dump({**body, "models": None})
+        assert head.endswith("models: null\n")
+        return HEADER + head.removesuffix(" null\n") + "\n" + "".join(_block(self.entries[name])
+                                                                      for name in sorted(self.entries))
+
+
+_BLOCKS: dict[str, tuple[LockEntry, str]] = {}  # entry name -> (the entry object rendered, its text)
+
+
+def _block(entry: LockEntry) -> str:
+    cached = _BLOCKS.get(entry.name)
+    if cached is not None and cached[0] is entry:
+        return cached[1]
+    text = dump({"models": {entry.name: entry.to_dict()}}).removeprefix("models:\n")  # rendered where it sits
+    _BLOCKS[entry.name] = (entry, text)
+    return text
 
 
 def _conflict_markers(text: str, display: str) -> None:
@@ -112,7 +130,8 @@ def _conflict_markers(text: str, display: str) -> None:
                                  " jobs the other side started are found on the provider and adopted")
 
 
-def read_lockfile(path: Path, display: str | None = None) -> Lockfile:
+def read_lockfile(path: Path, display: str | None = None, cache_dir: Path | None = None) -> Lockfile:
+    """The lockfile at ``path`` (empty when there is none); ``cache_dir`` remembers that its text was valid."""
     display = display or path.name
     if not path.exists():
         return Lockfile()
@@ -132,7 +151,9 @@ def read_lockfile(path: Path, display: str | None = None) -> Lockfile:
     if version not in READABLE:
         raise LockfileError(f"{display} has version {version!r}; this ftops reads versions "
                             f"{', '.join(map(str, READABLE))}", hint="upgrade ftops, or restore the lockfile from git")
-    problems = schema.validate(doc, "lockfile")
+    memo = schema.Memo(cache_dir)
+    problems = schema.validate(doc, "lockfile", memo)
+    memo.save()
     if problems:
         raise LockfileError(f"{display} is not valid", problems=problems, hint="restore it from git")
     raw = doc.data.get("models") or {}
@@ -163,13 +184,13 @@ def _read_umask() -> int:
 _UMASK = _read_umask()  # read once, at import: os.umask cannot be read without setting it (not thread-safe)
 
 
-def write_lockfile(path: Path, lock: Lockfile) -> bool:
-    """Atomically replace ``path`` (temp file in the same directory, fsync, rename). Returns False when the
-    content is unchanged (the file is then not touched at all)."""
+def write_lockfile(path: Path, lock: Lockfile) -> int:
+    """Atomically replace ``path`` (temp file in the same directory, fsync, rename). Returns the bytes written:
+    0 when the content is unchanged (the file is then not touched at all)."""
     text = lock.render()
     try:
         if path.read_text(encoding="utf-8") == text:
-            return False
+            return 0
     except (OSError, UnicodeDecodeError):
         pass
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -195,4 +216,4 @@ def write_lockfile(path: Path, lock: Lockfile) -> bool:
             os.close(dir_fd)
     except OSError:
         pass
-    return True
+    return len(text.encode("utf-8"))

@@ -204,6 +204,7 @@ def load_specs(config: ProjectConfig) -> list[FineTuneSpec]:
     specs: list[FineTuneSpec] = []
     where: dict[str, Document] = {}
     outside: list[str] = []
+    memo = schema.Memo(config.cache_dir)
     for path in spec_files(config, outside):
         display = config.rel(path)
         try:
@@ -214,7 +215,7 @@ def load_specs(config: ProjectConfig) -> list[FineTuneSpec]:
         for doc in docs:
             if doc.data is None:
                 continue
-            found = schema.validate(doc, "spec") + [
+            found = schema.validate(doc, "spec", memo) + [
                 Problem("must be a finite number (not .nan or .inf)", file=doc.file, line=doc.line_of(list(p)),
                         key=".".join(map(str, p))) for p in non_finite_paths(doc.data)]
             provider = doc.data.get("provider", config.default_provider) if isinstance(doc.data, dict) else None
@@ -234,6 +235,7 @@ def load_specs(config: ProjectConfig) -> list[FineTuneSpec]:
             where[name] = doc
             if spec:
                 specs.append(spec)
+    memo.save()  # schema-valid documents, whatever else is wrong with them
     problems += [Problem("is outside the project (a link, or a specs: pattern reaching out of it); it was not "
                          "read", file=name) for name in sorted(outside)]
     by_name = {s.name: s for s in specs}

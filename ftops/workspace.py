@@ -58,7 +58,7 @@ def _facts(report: FileReport) -> DatasetFacts:
 def load_workspace(root: Path, *, check_data: bool = True) -> Workspace:
     config = require_project(load_config(root))
     specs = load_specs(config)
-    lock = read_lockfile(config.lockfile, config.rel(config.lockfile))
+    lock = read_lockfile(config.lockfile, config.rel(config.lockfile), config.cache_dir)
     ws = Workspace(config=config, specs=specs, lock=lock)
     if check_data:
         check_datasets(ws)
@@ -67,7 +67,7 @@ def load_workspace(root: Path, *, check_data: bool = True) -> Workspace:
 
 def check_datasets(ws: Workspace) -> None:
     """Check every spec's files (results are cached by content under .ftops/, so this is cheap when unchanged)."""
-    cache = ws.config.state_dir
+    cache = ws.config.cache_dir
     roots = root_base_models(ws.specs)
     for spec in ws.specs:
         pconf = ws.config.providers[spec.provider]

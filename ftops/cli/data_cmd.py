@@ -34,7 +34,7 @@ def _project() -> tuple[Path | None, dict[str, float] | None]:
     if not (root / CONFIG_NAME).is_file():
         return None, None
     config = load_config(root)
-    return config.state_dir, config.prices or None
+    return config.cache_dir, config.prices or None
 
 
 def _lines(lines: tuple[int, ...]) -> str:

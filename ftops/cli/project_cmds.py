@@ -44,7 +44,11 @@ def _dataset_messages(ws, targets: list[str] | None = None) -> int:
     and the parents they need when --target is given; return the number of errors."""
     errors = 0
     shown: set[tuple] = set()
+    warned: dict[tuple[str, str], list[str]] = {}  # (code, message) -> the files it applies to, in order
     wanted = _with_parents(ws, targets) if targets else None
+    if ws.config.cache_committed:
+        warn(".ftops/ is committed to git, so its cached results were not trusted (every file was checked from "
+             "scratch); remove it from git: git rm -r --cached .ftops")
     for name, roles in ws.reports.items():
         if wanted is not None and name not in wanted:
             continue
@@ -57,17 +61,26 @@ def _dataset_messages(ws, targets: list[str] | None = None) -> int:
                 echo(f"error: {where}: [{finding.code}] {finding.message} ({name}.{role})", err=True)
                 errors += 1
             for warning in report.warnings:
-                if (report.path, warning.code, warning.message) in shown:
-                    continue
-                shown.add((report.path, warning.code, warning.message))
                 lines = f" (lines {', '.join(map(str, warning.lines[:5]))}{'...' if len(warning.lines) > 5 else ''})" \
                     if warning.lines else ""
-                warn(f"{report.path}: [{warning.code}] {warning.message}{lines}")
+                files = warned.setdefault((warning.code, warning.message + lines), [])
+                if str(report.path) not in files:
+                    files.append(str(report.path))
         for finding in ws.overlap.get(name, []):  # the provider fails such a job: stop before paying for it
             echo(f"error: {name}: [{finding.code}] {finding.message} (the provider refuses validation files that "
                  "share examples with the training file)", err=True)
             errors += 1
+    for (code, message), files in warned.items():  # one line per warning, however many files share it
+        if len(files) == 1:
+            warn(f"{files[0]}: [{code}] {message}")
+        else:
+            shown_files = ", ".join(files[:WARNED_FILES]) + (f" and {len(files) - WARNED_FILES} more"
+                                                             if len(files) > WARNED_FILES else "")
+            warn(f"[{code}] {message} ({len(files)} files: {shown_files})")
     return errors
+
+
+WARNED_FILES = 5  # files named in a warning several files share
 
 
 def _with_parents(ws, targets: list[str]) -> set[str]:
@@ -289,7 +302,7 @@ def status(json_out: bool = typer.Option(False, "--json", help="Machine-readable
     from ftops.lockfile import read_lockfile
 
     config = require_project(load_config(_root()))
-    rows = collect_status(read_lockfile(config.lockfile, config.rel(config.lockfile)),
+    rows = collect_status(read_lockfile(config.lockfile, config.rel(config.lockfile), config.cache_dir),
                           context.current.runtime.today(), config.providers)
     if json_out:
         emit_json({"models": rows})
@@ -314,7 +327,7 @@ def output(name: Optional[str] = typer.Argument(None, help="A spec name; all mod
     from ftops.lockfile import read_lockfile
 
     config = require_project(load_config(_root()))
-    lock = read_lockfile(config.lockfile, config.rel(config.lockfile))
+    lock = read_lockfile(config.lockfile, config.rel(config.lockfile), config.cache_dir)
     models = {n: e.model for n, e in sorted(lock.entries.items())}
     if name is not None:
         if not models.get(name):
