@@ -394,6 +394,8 @@ class Applier:
                     verb = "reused" if staged.reused else "uploaded"
                     self.opts.say(f"{action.spec}: {verb} {record['path']} as {file_id}"
                                   + (" (already on the provider)" if staged.reused else ""))
+                else:
+                    self.opts.say(f"{action.spec}: reused {record['path']} as {file_id} (already on the provider)")
                 self._set_pending(action, inputs=dict(inputs, **{role: dict(
                     record, file_ids={**(record.get("file_ids") or {}), action.provider: file_id})}))
             file_ids[role] = file_id

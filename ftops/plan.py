@@ -464,6 +464,10 @@ def _spec_notices(spec: FineTuneSpec, entry: LockEntry | None, spec_actions: lis
         notices.append(Notice("warning", f"{spec.provider} serves a fine-tuned model only once it is deployed; "
                               "the lockfile will pin the trained model's name (add deploy: {deployment: NAME} to "
                               "pin a name applications can call)", spec=spec.name))
+    rule = kind_of(pconf.type).effective(pconf).capabilities.suffix if pconf else None
+    if rule and spec.suffix and rule.sent(spec.suffix) != spec.suffix:
+        notices.append(Notice("warning", f"suffix {spec.suffix!r} is sent as {rule.sent(spec.suffix)!r}: "
+                              f"{spec.provider} does not take spaces in a suffix", spec=spec.name))
     cutoff = kind_of(pconf.type).training_cutoff(pconf) if pconf else None
     if cutoff:
         days = (cutoff - opts.today).days

@@ -128,8 +128,14 @@ def _make_plan(ws, *, refresh: bool, prune: bool, targets: list[str]):
     return plan, pool
 
 
+def _source(ws) -> str:
+    """The providers a plan refreshes (those of the specs and of the lockfile), as its header names them."""
+    return ", ".join(sorted({s.provider for s in ws.specs} | {e.provider for e in ws.lock.entries.values()})) \
+        or "no provider"
+
+
 def _render(plan, ws, fmt: Format, colour: bool) -> str:
-    source = ", ".join(sorted({s.provider for s in ws.specs})) or "no provider"
+    source = _source(ws)
     if fmt == Format.json:
         from ftops.render.json_plan import render_json
 
@@ -239,7 +245,7 @@ def apply(
         try:
             if planfile is not None:
                 saved.check_matches(the_plan)
-            echo(render_text(the_plan, source="providers", colour=use_colour()))
+            echo(render_text(the_plan, source=_source(ws), colour=use_colour()))
             if the_plan.errors:
                 echo("Not applying: the plan has errors.", err=True)
                 return EXIT_ERROR

@@ -200,6 +200,10 @@ class SuffixRule:
     normalise_spaces: bool = False  # spaces become "-" (visibly, in the plan), as the legacy tools did
     reserved: int = 0  # characters of max_length the provider type appends itself (a launch key tail)
 
+    def sent(self, suffix: str) -> str:
+        """The suffix as the provider gets it (before any launch key tail)."""
+        return "-".join(suffix.split()) if self.normalise_spaces else suffix
+
 
 @dataclass(frozen=True)
 class Capabilities:

@@ -68,7 +68,7 @@ def spec_problems(data: dict, pconf: ProviderConfig, doc: Document) -> list[Prob
     suffix = data.get("suffix")
     if isinstance(suffix, str) and suffix:
         suffix_rule = caps.suffix
-        sent = "-".join(suffix.split()) if suffix_rule.normalise_spaces else suffix
+        sent = suffix_rule.sent(suffix)
         room = suffix_rule.max_length - suffix_rule.reserved
         if len(sent) > room:
             why = (f" ({suffix_rule.max_length} minus the {suffix_rule.reserved} characters of the launch key ftops "

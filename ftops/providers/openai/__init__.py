@@ -44,7 +44,7 @@ def send_suffix(suffix: str | None, rule: SuffixRule) -> str | None:
     """The suffix as sent: spaces become hyphens where the rule says so (the plan shows it)."""
     if suffix is None:
         return None
-    return "-".join(suffix.split()) if rule.normalise_spaces else suffix
+    return rule.sent(suffix)
 
 
 def job_body(request: TrainingRequest, capabilities: Capabilities) -> dict[str, Any]:

@@ -58,7 +58,7 @@ CAPABILITIES = Capabilities(
 
 def carried_suffix(suffix: str | None, key: LaunchKey) -> str:
     """The suffix sent: the spec's (spaces as hyphens), shortened to leave room for ``-<key.short>``."""
-    user = "-".join(suffix.split()) if suffix else ""
+    user = CAPABILITIES.suffix.sent(suffix) if suffix else ""
     user = user[:SUFFIX_MAX - KEY_TAIL].rstrip("-") or DEFAULT_SUFFIX
     return f"{user}-{key.short}"
 
