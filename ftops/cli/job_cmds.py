@@ -98,12 +98,15 @@ def event_line(event: RemoteEvent) -> str:
         parts = [f"{label} {data[key]:.4f}" for key, label in (("train_loss", "train loss"),
                                                               ("valid_loss", "valid loss"),
                                                               ("train_mean_token_accuracy", "train acc"),
-                                                              ("valid_mean_token_accuracy", "valid acc"))
+                                                              ("train_accuracy", "train acc"),
+                                                              ("valid_mean_token_accuracy", "valid acc"),
+                                                              ("valid_accuracy", "valid acc"))
                  if isinstance(data.get(key), (int, float))]
         if step is not None and parts:
             text = f"step {step}" + (f"/{total}" if total else "") + ": " + ", ".join(parts)
     level = "" if event.level in ("info", "") else f"[{event.level}] "
-    return f"{_when(event.created_at)}  {level}{text}"
+    when = _when(event.created_at) if event.created_at else " " * 20
+    return f"{when}  {level}{text}"
 
 
 def logs(name: str = typer.Argument(..., help="The spec whose job to show.", autocompletion=complete_spec_names),
@@ -120,12 +123,23 @@ def logs(name: str = typer.Argument(..., help="The spec whose job to show.", aut
         has_events = "events" in provider.capabilities.verbs
         echo(f"{name}: job {job.id} on {provider.name} ({job.model}): {job.raw_status}")
         seen: set[str] = set()
+        steps = {"events": False, "last": 0}  # whether events carry the metrics; the last step shown
 
         def new_events(limit: int) -> list[RemoteEvent]:
-            if not has_events:
-                return []
-            fresh = [e for e in reversed(provider.list_events(job.id, limit=limit)) if e.id not in seen]
+            fresh = [e for e in reversed(provider.list_events(job.id, limit=limit)) if e.id not in seen] \
+                if has_events else []
             seen.update(e.id for e in fresh)
+            steps["events"] = steps["events"] or any("train_loss" in (e.data or {}) for e in fresh)
+            if not steps["events"] and "metrics" in provider.capabilities.verbs:  # e.g. Together: a metrics call
+                from ftops import lifecycle
+
+                for row in lifecycle.rows_or_none(provider, job.id) or ():
+                    if row.step > steps["last"]:
+                        fresh.append(RemoteEvent(id=f"metrics:{row.step}", created_at=row.time or 0, level="info",
+                                                 message="", type="metrics",
+                                                 data={"step": row.step, **row.values}))
+                steps["last"] = max([steps["last"]] + [int((e.data or {}).get("step") or 0) for e in fresh
+                                                       if e.id.startswith("metrics:")])
             return fresh
 
         from ftops import progress
