@@ -125,8 +125,9 @@ def mermaid(rows: list[MetricRow], title: str) -> str:
     low, high = min(values), max(values)
     pad = (high - low) * 0.1 or 0.1
     title = title.replace('"', "'")
+    bottom, top = math.floor(max(0.0, low - pad) * 100) / 100, math.ceil((high + pad) * 100) / 100
     lines = ["xychart-beta", f'    title "{title}"', f'    x-axis "step" [{", ".join(map(str, steps))}]',
-             f'    y-axis "loss" {_round(max(0.0, low - pad))} --> {_round(high + pad)}',
+             f'    y-axis "loss" {bottom} --> {top}',
              f"    line [{', '.join(str(_round(v)) for _, v in train)}]"]
     if valid and all(v is not None for v in valid):
         lines.append(f"    line [{', '.join(str(_round(v)) for v in valid if v is not None)}]")

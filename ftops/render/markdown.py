@@ -104,7 +104,7 @@ def _chart(spec: str, action: Action, rows: list[MetricRow]) -> list[str]:
         ("best_valid_loss", "best validation loss")) if key in summary)
     legend = "training loss" + (", then validation loss" if "valid_loss" in summary else "")
     return ["", f"Training metrics ({summary['steps']} steps; lines: {legend}): {cell(figures)}", "",
-            "```mermaid", chart.rstrip("\n"), "```", ""]
+            "```mermaid", chart.rstrip("\n"), "```"]
 
 
 def _details(spec: str, actions: list[Action], curves: dict[str, list[MetricRow]] | None = None) -> str:
