@@ -81,19 +81,23 @@ def test_pause_and_resume_are_recorded(openai_world):
     assert world.model("a")
 
 
-@pytest.mark.parametrize("verb", ["pause", "resume"])
-def test_a_verb_the_provider_lacks_is_refused_clearly(world, verb):
-    started(world)
-    world.advance(5)
-    offers = world.harness.name == "openai" or (world.harness.name == "fireworks" and verb == "resume")
-    if offers:
-        pytest.skip(f"{world.harness.name} offers {verb}")
+@pytest.mark.parametrize("provider,verb", [("together", "pause"), ("together", "resume"), ("fireworks", "pause")])
+def test_a_verb_the_provider_lacks_is_refused_clearly(tmp_path, provider, verb):
+    from tests.lifecycle.conftest import make_world
 
-    result = world.run(verb, "a")
+    world, emu = make_world(tmp_path, provider)
+    try:
+        started(world)
+        world.advance(5)
 
-    assert result.rc == 1, result.all
-    assert f"cannot {verb} a job: its API has no such call" in result.err
-    assert world.phases() == ["running"]
+        result = world.run(verb, "a")
+
+        assert result.rc == 1, result.all
+        assert f"cannot {verb} a job: its API has no such call" in result.err
+        assert world.phases() == ["running"]
+        assert "requested" not in world.lock()["models"]["a"]["pending"]
+    finally:
+        emu.stop()
 
 
 def test_fireworks_resume_continues_a_cancelled_job(tmp_path):
