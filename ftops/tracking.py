@@ -80,10 +80,12 @@ def _wandb(run: TrackedRun) -> str:
                                   hint="pip install 'ftops[wandb]'") from None
     settings = run.settings
     tags = ["ftops", f"ftops/{run.spec}", *[str(t) for t in settings.get("tags") or ()]]
+    where_to: dict[str, Any] = {k: v for k, v in (("dir", os.environ.get("WANDB_DIR")), ("mode", os.environ.get("WANDB_MODE")))
+                if v}  # read now: wandb keeps the first run's settings for the whole process
     try:
         live = wandb.init(project=str(settings.get("project") or run.spec), entity=settings.get("entity") or None,
                           name=run.name, id=run.run_id, resume="allow", config=run.config, tags=tags,
-                          job_type="fine-tune", reinit="finish_previous")
+                          job_type="fine-tune", reinit="finish_previous", **where_to)
     except Exception as exc:  # noqa: BLE001 - wandb raises its own errors (no key online, a bad entity, ...)
         raise TrackingUnavailable(f"W&B would not start a run: {exc}",
                                   hint="set WANDB_API_KEY, or WANDB_MODE=offline to log locally") from None

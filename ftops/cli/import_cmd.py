@@ -16,7 +16,7 @@ from ftops.cli.output import EXIT_OK, echo
 from ftops.errors import NotFoundError, PlanError, ProviderError
 
 
-def import_(name: str = typer.Argument(..., help="The spec to bring the fine-tune under.",
+def import_(name: str = typer.Argument(..., metavar="NAME", help="The spec to bring the fine-tune under.",
                                        autocompletion=complete_spec_names),
             ref: str = typer.Argument(..., metavar="JOB_OR_MODEL_ID", help="The provider's job id or model id."),
             lock_timeout: float = typer.Option(0.0, "--lock-timeout",
