@@ -203,8 +203,7 @@ def wandb_records(run_file):
 
 
 def read_wandb_run(root):
-    (run_dir,) = (root / "wandb").glob("offline-run-*")
-    (run_file,) = run_dir.glob("run-*.wandb")
+    (run_file,) = root.rglob("offline-run-*/run-*.wandb")  # exactly one run: this test's own
     config, history = {}, {}
 
     def values(items) -> dict:  # an item names its key in `key` or, as wandb 0.31 writes history, `nested_key`
