@@ -22,7 +22,7 @@ from ftops.launch import LaunchKey
 from ftops.lease import Leases
 from ftops.lockfile import LockEntry
 from ftops.lockstore import LockStore
-from ftops.plan import Action, Plan, PlanOptions, deploy_outdated, describe_deploy, provider_type
+from ftops.plan import Action, Plan, PlanOptions, deploy_outdated, describe_deploy, pin_outdated, provider_type
 from ftops.providers import base as states
 from ftops.providers.base import Deployment, Deploys, Provider, RemoteJob, TrainingRequest
 from ftops.providers.registry import kind as kind_of
@@ -41,6 +41,9 @@ class ApplyOptions:
     stop: threading.Event = field(default_factory=threading.Event)
     lease_wait: float = 600.0  # how long to wait for another machine's apply to finish launching
     plan_options: PlanOptions | None = None
+    # Live progress on a terminal (ftops.progress): called with (spec, status, step, total steps) as jobs are
+    # followed; None in CI, where the plain lines are all there is.
+    progress: Callable[[str, str, int | None, int | None], None] | None = None
 
 
 @dataclass
@@ -85,14 +88,22 @@ class _Progress:
 
     def report(self, spec: str, provider: Provider, job: RemoteJob) -> None:
         now = self.opts.now()
-        if self._last_at is not None and (now - self._last_at).total_seconds() < self.every:
+        if self.opts.progress is None and self._last_at is not None and \
+                (now - self._last_at).total_seconds() < self.every:
             return
         try:
             events = provider.list_events(job.id, limit=10)
         except ProviderError:
             return  # progress is a courtesy; the job is followed all the same
         newest = next((e for e in events if e.type == "metrics" or (e.data or {}).get("step")), None)
+        if newest is not None and self.opts.progress is not None:
+            data = newest.data or {}
+            step, total = data.get("step"), data.get("total_steps")
+            self.opts.progress(spec, job.raw_status, step if isinstance(step, int) else None,
+                               total if isinstance(total, int) else None)
         if newest is None or newest.id == self._last_id:
+            return
+        if self._last_at is not None and (now - self._last_at).total_seconds() < self.every:
             return
         self._last_id, self._last_at = newest.id, now
         eta = ""
@@ -266,6 +277,13 @@ class Applier:
             self._set_pending(flight.action, job_id=job.id, status=job.raw_status, state=job.state)
             if self.opts.wait or job.state in states.TERMINAL:
                 self.opts.say(f"{name}: job {job.id} {job.raw_status}")
+            if self.opts.progress is not None:
+                self.opts.progress(name, job.raw_status, None, None)
+        if job.state == states.PAUSED and self.opts.wait:  # a person paused it: waiting would never end
+            del in_flight[name]
+            self._record(flight.action, Outcome(name, flight.action.kind, True, f"job {job.id} is paused; "
+                                                f"`ftops resume {name}` continues it", in_flight=job.id))
+            return []
         if job.state not in states.TERMINAL:
             if job.state == states.RUNNING and len(in_flight) <= _Progress.DETAILED:
                 self._progress.report(name, self.providers(flight.action.provider), job)
@@ -316,14 +334,21 @@ class Applier:
 
     def _immediate(self, action: Action) -> Outcome:
         kind = action.kind
+        cancelled = self._cancel_removed(action) if kind in ("forget", "delete") and action.job_id else ""
         if kind == "forget":
             self.store.update(action.spec, lambda e: None)
-            return Outcome(action.spec, kind, True, "forgotten (the model stays on the provider)")
+            return Outcome(action.spec, kind, True, cancelled + "forgotten" + (
+                " (the model stays on the provider)" if action.model_before else ""))
+        if kind == "delete" and action.spec in self.specs:  # models the spec's replaces superseded (--prune)
+            return self._prune_superseded(action)
         if kind == "delete":
             assert action.model_before is not None
-            self.providers(action.provider).delete_model(action.model_before)
+            provider = self.providers(action.provider)
+            doomed = (action.model_before, *action.models)
+            for model in doomed:
+                provider.delete_model(model)
             self.store.update(action.spec, lambda e: None)
-            return Outcome(action.spec, kind, True, f"deleted {action.model_before}")
+            return Outcome(action.spec, kind, True, cancelled + "deleted " + ", ".join(doomed))
         if kind == "move":
             assert action.moved_from is not None
             self.store.rename(action.moved_from, action.spec)
@@ -334,12 +359,49 @@ class Applier:
             entry = self.store.get(action.spec)
             if entry is not None and entry.model and deploy_outdated(spec.deploy, entry.deploy):
                 return self._redeploy(action, entry)
+            if entry is not None and pin_outdated(spec.pin, entry):
+                return self._repin(action, entry)
             self.store.update(action.spec, lambda e: e.with_(protect=spec.protect) if e else None)
             return Outcome(action.spec, kind, True, "lockfile updated")
         self.store.update(action.spec, lambda e: e.with_(model=None, trained_model=None, fingerprint=None,
                                                            job=None, inputs=None) if e else None)
         return Outcome(action.spec, kind, True, "unverifiable pin removed from the lockfile; re-pinning from the "
                                                 "provider's record")
+
+    def _cancel_removed(self, action: Action) -> str:
+        """A removed spec's job still in flight is cancelled (it would run and bill for nothing)."""
+        assert action.job_id is not None
+        try:
+            self.providers(action.provider).cancel_job(action.job_id)
+        except ProviderError as exc:
+            raise ProviderError(f"could not cancel its job {action.job_id}: {exc}", provider=action.provider) \
+                from None
+        return f"cancelled its job {action.job_id}; "
+
+    def _prune_superseded(self, action: Action) -> Outcome:
+        provider = self.providers(action.provider)
+        for model in action.models:
+            provider.delete_model(model)  # gone already is done
+        gone = set(action.models)
+        self.store.update(action.spec, lambda e: _must(e).with_(superseded=[
+            s for s in _must(e).superseded or () if s["model"] not in gone] or None))
+        return Outcome(action.spec, action.kind, True, f"deleted superseded {', '.join(action.models)}")
+
+    def _repin(self, action: Action, entry: LockEntry) -> Outcome:
+        """The spec's pin changed: pin that model of the same job (a checkpoint, or the final model)."""
+        from ftops import lifecycle
+
+        spec = self.specs[action.spec]
+        job_id = (entry.job or {}).get("id")
+        assert job_id is not None
+        final = (entry.checkpoint or {}).get("final_model") or entry.trained_model or entry.model
+        if spec.pin == "final":
+            self.store.update(action.spec, lambda e: _must(e).with_(model=final, checkpoint=None))
+            return Outcome(action.spec, action.kind, True, f"pinned the final model {final}")
+        chosen = lifecycle.pick_checkpoint(self.providers(action.provider), job_id, spec.pin)
+        record = lifecycle.checkpoint_record(spec.pin, chosen, final)
+        self.store.update(action.spec, lambda e: _must(e).with_(model=chosen.model, checkpoint=record))
+        return Outcome(action.spec, action.kind, True, f"pinned {chosen.model} (checkpoint at step {chosen.step})")
 
     # -- steps -------------------------------------------------------------------------------------------
     def _upload_lock(self, provider: str, sha256: str) -> threading.Lock:
@@ -516,6 +578,14 @@ class Applier:
             trained = job.fine_tuned_model
             model = deployment.model if deployment else trained
             deploy = _deploy_record(target, deployment) if deployment and target is not None else None
+            from ftops import lifecycle
+
+            checkpoint = None
+            if spec is not None and spec.pin != "final" and deployment is None:
+                chosen = lifecycle.pick_checkpoint(provider, job.id, spec.pin)
+                model, checkpoint = chosen.model or trained, lifecycle.checkpoint_record(spec.pin, chosen, trained)
+            rows = lifecycle.rows_or_none(provider, job.id)
+            metrics = lifecycle.summary_or_none(rows, job)
 
             def record(entry: LockEntry | None) -> LockEntry:
                 entry = entry or LockEntry(name=action.spec, provider=action.provider)
@@ -523,6 +593,8 @@ class Applier:
                 same = pending.get("job_id") == job.id
                 return entry.with_(
                     model=model, trained_model=trained if deployment else None, location=location, deploy=deploy,
+                    checkpoint=checkpoint, metrics=metrics,
+                    superseded=lifecycle.superseded(entry, model, now, trained),
                     fingerprint=pending.get("fingerprint") if same else action.fingerprint,
                     inputs=pending.get("inputs") if same else action.inputs,
                     job=_job_record(job),
@@ -531,7 +603,11 @@ class Applier:
                     recorded_at=now, pending=None if same or not pending else pending,
                     protect=self.specs[action.spec].protect if action.spec in self.specs else entry.protect)
             self.store.update(action.spec, record)
-            self._finished_models[action.spec] = trained  # a child trains from it (not from a serving name)
+            # a child trains from it (not from a serving name; from the checkpoint when one is pinned)
+            self._finished_models[action.spec] = model if checkpoint else trained
+            if spec is not None:
+                for note in lifecycle.track(spec, provider, job, rows, (action.inputs or {}), self.opts.project):
+                    self.opts.say(f"{action.spec}: {note}")
             return Outcome(action.spec, action.kind, True, f"pinned {model}")
         error = {"code": job.error.code, "message": job.error.message} if job.error else None
         self._set_pending(action, job_id=job.id, status=job.raw_status, state=job.state, error=error)

@@ -51,6 +51,8 @@ class FineTuneSpec:
     moved_from: tuple[str, ...] = ()
     method_as_written: dict[str, Any] | None = None  # the YAML's method block (for fingerprints of ftops 0.1)
     deploy: dict[str, Any] | None = None  # the deploy step after training (not part of the fingerprint)
+    pin: Any = "final"  # final | best_valid_loss | {step: N}: which model of the job is pinned (not fingerprinted)
+    keep: int = 0  # superseded models apply --prune leaves on the provider (the newest ones)
 
     @property
     def method_type(self) -> str:
@@ -193,6 +195,8 @@ def _build(doc: Document, spec_file: Path, config: ProjectConfig, problems: list
         moved_from=_moved_from(data.get("moved_from")),
         method_as_written=data.get("method"),
         deploy=canonical(dict(data["deploy"])) if data.get("deploy") is not None else None,
+        pin=canonical(data["pin"]) if data.get("pin") is not None else "final",
+        keep=int(data.get("keep") or 0),
     )
 
 

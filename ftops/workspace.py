@@ -138,13 +138,13 @@ def observe(ws: Workspace, pool: ProviderPool | None) -> Observed:
 
 
 def plan_options(ws: Workspace, *, prune: bool = False, targets: frozenset[str] = frozenset(),
-                 today: dt.date | None = None) -> PlanOptions:
+                 today: dt.date | None = None, retry: frozenset[str] = frozenset()) -> PlanOptions:
     return PlanOptions(today=today or dt.date.today(), project=ws.project, prune=prune, targets=targets,
                        warn_days=ws.config.warn_days, prices=ws.config.prices, budget_usd=ws.config.budget_usd,
-                       providers=dict(ws.config.providers))
+                       providers=dict(ws.config.providers), retry=retry)
 
 
 def build_plan(ws: Workspace, observed: Observed, *, prune: bool = False, targets: frozenset[str] = frozenset(),
-               today: dt.date | None = None) -> Plan:
+               today: dt.date | None = None, retry: frozenset[str] = frozenset()) -> Plan:
     return make_plan(ws.specs, ws.lock, observed, ws.facts, plan_options(ws, prune=prune, targets=targets,
-                                                                         today=today))
+                                                                         today=today, retry=retry))

@@ -84,6 +84,10 @@ def spec_problems(data: dict, pconf: ProviderConfig, doc: Document) -> list[Prob
                                                       "keys (method, hyperparameters, suffix, seed, ...) instead")
     if data.get("deploy") is not None and "deploy" not in caps.verbs:
         add(["deploy"], f"{label} has no deploy step: its trained models are called as they are (remove deploy)")
+    pin = data.get("pin")
+    if pin not in (None, "final") and "checkpoint_models" not in caps.verbs:
+        add(["pin"], f"{label} does not serve a job's checkpoints as models; only the final model can be pinned "
+                     "(remove pin)")
     for path, message in kind.spec_problems(data):
         add(path, f"{message} on {label}")
     base = data.get("base_model")

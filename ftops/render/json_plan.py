@@ -41,6 +41,7 @@ def _stats(stats: dict[str, Any]) -> dict[str, Any]:
 
 
 def _action(action: Action) -> dict[str, Any]:
+    models = {"models": list(action.models)} if action.models else {}  # a delete of superseded models
     return {
         "kind": action.kind,
         "spec": action.spec,
@@ -56,6 +57,7 @@ def _action(action: Action) -> dict[str, Any]:
         "after": list(action.after),
         "estimate": _estimate(action.estimate) if action.launches else None,
         "stats": _stats(action.stats),
+        **models,
     }
 
 

@@ -55,6 +55,12 @@ def shutdown(project, monkeypatch):
     monkeypatch.setenv("FTOPS_TODAY", "2026-12-20")
 
 
+def record(project, monkeypatch):
+    add_bot(project, "bot", seed=7)  # the emulator's metrics follow the seed: the chart is the same every run
+    assert project.run("apply", "--auto-approve").rc == 0  # the job starts; the apply ends
+    project.finish_jobs()  # it succeeded; the lockfile does not know yet (the PR comment charts its loss)
+
+
 def no_refresh(project, monkeypatch):
     train(project, "bot")
     add_bot(project, "next")
@@ -70,6 +76,7 @@ SCENARIOS = {  # scenario -> (extra plan args, action kinds, exit code)
     budget: ((), ["create"], 1),
     shutdown: ((), [], 0),
     no_refresh: (("--no-refresh",), ["create"], 0),
+    record: ((), ["record"], 0),
 }
 FORMATS = {"text": "txt", "markdown": "md", "json": "json"}
 
@@ -90,3 +97,6 @@ def test_plan_matches_golden_files_in_every_format(project, monkeypatch, scenari
     assert document["has_errors"] == (rc == 1)
     assert document["refreshed"] == ("--no-refresh" not in args)
     assert outputs["markdown"].splitlines()[0] == MARKER
+    if scenario is record:  # a finished job's loss curve, in its spec's details
+        assert "```mermaid\nxychart-beta\n" in outputs["markdown"]
+        assert outputs["markdown"].index("<details>") < outputs["markdown"].index("```mermaid")

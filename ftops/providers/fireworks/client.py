@@ -90,6 +90,13 @@ class FireworksClient:
     def file_exists(self, file_id: str) -> bool:
         return self.datasets.ready(file_id)
 
+    def staged_file(self, path: Path, sha256: str) -> str | None:
+        """The dataset named after this content (``ftops-<sha256[:20]>``), when it is there and READY."""
+        from ftops.providers.fireworks import dataset_id
+
+        name = f"accounts/{self.account}/datasets/{dataset_id(sha256)}"
+        return name if self.datasets.ready(name) else None
+
     # -- jobs --------------------------------------------------------------------------------------------
     def _job(self, collection: str, job_id: str) -> RemoteJob | None:
         data = self.get_or_none(f"{self.root}/{collection}/{job_id}")
@@ -203,6 +210,15 @@ class FireworksClient:
     def get_model(self, model_id: str) -> RemoteModel | None:
         data = self.get_or_none(self._model_path(model_id))
         return parse_model(data, self.name) if data is not None else None
+
+    def job_of_model(self, model_id: str) -> RemoteJob | None:
+        """The job a fine-tuned model names as its ``fineTuningJob`` (any job of the account)."""
+        data = self.get_or_none(self._model_path(model_id))
+        job = text(mapping(data).get("fineTuningJob")) if data is not None else None
+        if not job or not job.startswith(f"accounts/{self.account}/"):
+            return None
+        found = self.get_or_none(self._owned(job, "job"))
+        return parse_job(found, self.name, self.account) if found is not None else None
 
     def list_models(self) -> list[RemoteModel]:
         """The account's models and Fireworks' base models."""

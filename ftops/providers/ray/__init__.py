@@ -33,7 +33,7 @@ _COMMON = {"n_epochs": Rule("int", 1, None, wire="num_train_epochs"),
 CAPABILITIES = Capabilities(
     methods=("supervised", "dpo"), training_types=("lora", "full"),
     hyperparameters={"supervised": _COMMON, "dpo": {**_COMMON, "beta": Rule("number", 0, None, low_open=True)}},
-    suffix=SuffixRule(max_length=64), verbs=frozenset({"cancel", "events", "metrics", "delete_model"}),
+    suffix=SuffixRule(max_length=64), verbs=frozenset({"cancel", "events", "metrics", "delete_model", "import"}),
     idempotency="native", needs_deploy=False, seed=True, min_examples=1,
     default_epochs="3")  # TRL's num_train_epochs default
 

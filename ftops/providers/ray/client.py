@@ -22,7 +22,7 @@ from ftops.errors import ConfigError, NotFoundError, ProviderError
 from ftops.launch import LaunchKey
 from ftops.providers import base
 from ftops.providers.answers import MalformedAnswer, obj, text
-from ftops.providers.base import RemoteEvent, RemoteFile, RemoteJob, RemoteModel, TrainingRequest
+from ftops.providers.base import MetricRow, RemoteEvent, RemoteFile, RemoteJob, RemoteModel, TrainingRequest
 from ftops.providers.http import HttpClient, RetryPolicy
 from ftops.providers.once import create_once
 from ftops.providers.ray import package as packages
@@ -197,6 +197,29 @@ class RayClient:
         logs = text(obj(self.http.json("GET", f"api/jobs/{job_id}/logs"), "the job's logs", self.name)
                     .get("logs")) or ""
         return list(reversed(events_of(job_id, logs, job.created_at or 0)))[:limit]
+
+    def results(self, job_id: str) -> list[MetricRow]:
+        """The trainer's metrics (its ``FTOPS_METRICS`` log lines), one row per step, in ftops's names."""
+        rows: dict[int, MetricRow] = {}
+        for event in self.list_events(job_id, limit=1_000_000):
+            data = event.data or {}
+            step = data.get("step")
+            if event.type != "metrics" or not isinstance(step, int) or isinstance(step, bool):
+                continue
+            values = {k: float(v) for k, v in data.items() if k in base.METRICS
+                      and isinstance(v, (int, float)) and not isinstance(v, bool) and v == v}
+            previous = rows.get(step)
+            merged = {**previous.values, **values} if previous else values  # a step's train and eval lines
+            rows[step] = MetricRow(step, merged, event.created_at or None)
+        return [rows[s] for s in sorted(rows)]
+
+    def job_of_model(self, model_id: str) -> RemoteJob | None:
+        """The job whose artifact ``model_id`` is (ftops's jobs only: Ray's other jobs name no artifact)."""
+        return next((j for j in self._all_jobs() if j.fine_tuned_model == model_id), None)
+
+    def staged_file(self, path: Path, sha256: str) -> str | None:
+        name = packages.data_package(sha256)
+        return f"gcs://{name}" if self._package_exists(name) else None
 
     # -- models (artifacts) ------------------------------------------------------------------------------
     def get_model(self, model_id: str) -> RemoteModel | None:

@@ -20,9 +20,21 @@ def _ft_view(tx: Tx, record: dict) -> dict:
             "shutdown_date": shutdown_date(tx, record["id"])}
 
 
+def _checkpoint(tx: Tx, model_id: str) -> dict | None:
+    """A checkpoint model (``ft:...:ckpt-step-N``) is served while the job's final model exists."""
+    for job in tx.data["jobs"].values():
+        if job.get("fine_tuned_model") in tx.data["models"] and any(
+                c["fine_tuned_model_checkpoint"] == model_id for c in job.get("checkpoints") or ()):
+            return {**tx.data["models"][job["fine_tuned_model"]], "id": model_id}
+    return None
+
+
 def find(tx: Tx, model_id: str) -> dict | None:
     if model_id in tx.data["models"]:
         return _ft_view(tx, tx.data["models"][model_id])
+    if ":ckpt-step-" in model_id:
+        record = _checkpoint(tx, model_id)
+        return _ft_view(tx, record) if record else None
     if not model_id.startswith("ft:") and is_base(tx, model_id):
         return _base_view(tx, model_id)
     return None
