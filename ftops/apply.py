@@ -205,7 +205,7 @@ class Applier:
                     self._record(child, Outcome(child.spec, "wait", True, f"waits for parent {child.after[0]!r}; "
                                                 "run `ftops apply` again (or use --wait) once it has finished",
                                                 deferred=True))
-            self.store.flush()
+            self.store.flush(final=True)
             self.leases.release_all(self.providers)
         return self.outcomes
 
@@ -274,7 +274,8 @@ class Applier:
         flight = in_flight[name]
         if job.raw_status != flight.status:
             flight.status = job.raw_status
-            self._set_pending(flight.action, job_id=job.id, status=job.raw_status, state=job.state)
+            self._set_pending(flight.action, job_id=job.id, status=job.raw_status, state=job.state,
+                              news=job.state in states.TERMINAL or job.state == states.PAUSED)
             if self.opts.wait or job.state in states.TERMINAL:
                 self.opts.say(f"{name}: job {job.id} {job.raw_status}")
             if self.opts.progress is not None:
@@ -408,7 +409,7 @@ class Applier:
         with self._out_mutex:
             return self._upload_locks.setdefault((provider, sha256), threading.Lock())
 
-    def _set_pending(self, action: Action, **changes) -> LockEntry:
+    def _set_pending(self, action: Action, *, news: bool = True, **changes) -> LockEntry:
         def change(entry: LockEntry | None) -> LockEntry:
             entry = entry or LockEntry(name=action.spec, provider=action.provider)
             pending = dict(entry.pending or {}) if (entry.pending or {}).get("fingerprint") == action.fingerprint \
@@ -418,7 +419,7 @@ class Applier:
             spec = self.specs.get(action.spec)
             return entry.with_(pending=pending, provider=action.provider,
                                protect=spec.protect if spec else entry.protect)
-        entry = self.store.update(action.spec, change)
+        entry = self.store.update(action.spec, change, news=news)
         assert entry is not None
         return entry
 
