@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 FAULT_KINDS = ("429", "500", "503", "drop", "slow", "drop_after")
 
@@ -25,6 +26,8 @@ class EmulatorConfig:
     shutdown_dates: dict[str, str | None] | None = field(default=None)  # overrides the model table
     latency: tuple[float, float] = (0.0, 0.0)  # every API request waits a uniform time in this range first
     create_latency: float = 0.0  # a POST (a create) waits this much longer before it is processed
+    # Called with (method, path, status, content_type, body bytes) for every answer (see ftops/emulator/answers.py)
+    on_response: Callable[[str, str, int, str, bytes], None] | None = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "state_dir", Path(self.state_dir))
