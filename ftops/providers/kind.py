@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from abc import ABC, abstractmethod
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ftops.catalog import Catalog, ModelInfo, load_catalog
@@ -30,6 +31,20 @@ API_KEY_ENV = {"type": "string", "pattern": "^[A-Za-z_][A-Za-z0-9_]*$",
                "description": "The environment variable holding the API key."}
 
 
+@dataclass(frozen=True)
+class Credential:
+    """One secret a provider sends, and where: the environment variable holding it and the endpoint it goes to.
+    Trust checks every one (``ftops.trust``): a provider with one credential whose endpoint no trusted source binds
+    to its variable is not contacted at all. ``name`` is how ``open()`` receives the value: ``"key"`` as ``key``,
+    any other name in ``credentials``. An ``optional`` credential may be unset (the client then does without it,
+    or obtains it another way, such as a token from an SDK), but its endpoint must be bound all the same."""
+
+    name: str
+    variable: str
+    endpoint: str
+    optional: bool = False
+
+
 class ProviderKind(ABC):
     type: str = ""
     description: str = ""
@@ -39,6 +54,8 @@ class ProviderKind(ABC):
     catalog_package: str | None = None  # the package holding this type's models.yaml
     key_env: str | None = None  # the API key's default environment variable
     default_base_url: str | None = None  # the provider's own endpoint (keys go there without further trust)
+    # More (variable, URL) pairs that are the provider's own service, for credentials besides the API key
+    own_bindings: tuple[tuple[str, str], ...] = ()
     managed_fields: frozenset[str] = frozenset()  # request fields ftops sets; provider_options may not override
 
     def effective(self, pconf: ProviderConfig) -> ProviderKind:
@@ -91,6 +108,16 @@ class ProviderKind(ABC):
 
     def key_variable(self, pconf: ProviderConfig) -> str | None:
         return pconf.options.get("api_key_env") or self.key_env
+
+    def credentials(self, pconf: ProviderConfig) -> list[Credential]:
+        """Every secret this provider sends and where (the API key, by default, to ``endpoint``)."""
+        variable, endpoint = self.key_variable(pconf), self.endpoint(pconf)
+        return [Credential("key", variable, endpoint)] if variable and endpoint else []
+
+    def builtin_bindings(self) -> list[tuple[str, str]]:
+        """(variable, URL) pairs trusted without configuration: the provider's own service."""
+        own = [(self.key_env, self.default_base_url)] if self.key_env and self.default_base_url else []
+        return own + list(self.own_bindings)
 
     def config_problems(self, pconf: ProviderConfig) -> list[str]:
         """Problems with this provider's ftops.yaml block that the schema cannot express."""
