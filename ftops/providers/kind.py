@@ -57,6 +57,9 @@ class ProviderKind(ABC):
     # More (variable, URL) pairs that are the provider's own service, for credentials besides the API key
     own_bindings: tuple[tuple[str, str], ...] = ()
     managed_fields: frozenset[str] = frozenset()  # request fields ftops sets; provider_options may not override
+    # JSON Schema properties of a spec's ``deploy`` block on this type (where capabilities.verbs has "deploy")
+    deploy_options: dict[str, dict[str, Any]] = {}
+    deploy_required: tuple[str, ...] = ()
 
     def effective(self, pconf: ProviderConfig) -> ProviderKind:
         """The kind whose capabilities, facts and translation apply to ``pconf`` (itself; the built-in emulator
@@ -122,6 +125,11 @@ class ProviderKind(ABC):
     def config_problems(self, pconf: ProviderConfig) -> list[str]:
         """Problems with this provider's ftops.yaml block that the schema cannot express."""
         return []
+
+    def deploy_schema(self) -> dict[str, Any]:
+        """The JSON Schema a spec's ``deploy`` block must match on this type."""
+        return {"type": "object", "properties": self.deploy_options, "required": list(self.deploy_required),
+                "additionalProperties": False}
 
     def spec_problems(self, data: dict[str, Any]) -> list[tuple[list, str]]:
         """Problems of a spec document (as written, read defensively) on this provider type that its

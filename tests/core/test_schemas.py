@@ -41,3 +41,12 @@ def test_the_config_schema_is_generated_from_the_registered_provider_types():
 
     committed = (Path(__file__).parents[2] / "schemas" / "config.schema.json").read_text(encoding="utf-8")
     assert committed == schemagen.render(), "stale: run `python -m ftops.schemagen` and commit the result"
+
+
+def test_the_spec_schemas_deploy_block_is_generated_from_the_provider_types_deploy_options():
+    """Each provider type declares its deploy block once; the spec schema's deploy is their union (editors) and a
+    spec is checked against its own provider type's block when it is loaded."""
+    from ftops import schemagen
+
+    committed = (Path(__file__).parents[2] / "schemas" / "spec.schema.json").read_text(encoding="utf-8")
+    assert committed == schemagen.render_spec(), "stale: run `python -m ftops.schemagen` and commit the result"
