@@ -31,7 +31,7 @@ TERMINAL = frozenset({SUCCEEDED, FAILED, CANCELLED})
 IN_FLIGHT = frozenset({QUEUED, RUNNING, PAUSED, CANCELLING, UNKNOWN})
 
 # Optional verbs a provider type may offer (``Capabilities.verbs``); the core asks before using one.
-VERBS = ("cancel", "pause", "resume", "events", "checkpoints", "metrics", "delete_model", "deploy")
+VERBS = ("cancel", "pause", "resume", "events", "checkpoints", "metrics", "delete_model", "deploy", "undeploy")
 
 # States of a deploy step (``Deployment.state``): a trained model is callable only once it is ``deployed``.
 DEPLOYING = "deploying"
@@ -259,3 +259,11 @@ class Deploys(Protocol):
         """Make ``model`` callable as ``target`` (a spec's ``deploy`` block) says. Idempotent: when it is deployed
         (or deploying) there already, that record is returned, so calling it again is how its state is followed."""
         ...
+
+
+class Undeploys(Protocol):
+    """What a provider whose ``capabilities.verbs`` has "undeploy" offers: remove a deployment ftops made (one the
+    lockfile recorded as ``deploy``: ``{target, id, model, ...}``), so it stops serving and billing. Removing one
+    that is already gone is done."""
+
+    def undeploy(self, deployment: dict[str, Any]) -> None: ...

@@ -87,6 +87,8 @@ def spec_problems(data: dict, pconf: ProviderConfig, doc: Document) -> list[Prob
         add(["deploy"], f"{label} has no deploy step: its trained models are called as they are (remove deploy)")
     elif isinstance(data.get("deploy"), dict):  # each provider type has its own deploy block
         problems += validate_part(doc, ["deploy"], kind.deploy_schema(), f" (deploy on {label})")
+        for message in kind_of(pconf.type).deploy_problems(pconf):
+            add(["deploy"], f"{message} ({label})")
     for path, message in kind.spec_problems(data):
         add(path, f"{message} on {label}")
     base = data.get("base_model")

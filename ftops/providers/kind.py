@@ -136,6 +136,20 @@ class ProviderKind(ABC):
         capabilities cannot express (settings that depend on each other): ``(key path, message)`` pairs."""
         return []
 
+    # -- the deploy step (where capabilities.verbs has "deploy") --------------------------------------------
+    def deploy_problems(self, pconf: ProviderConfig) -> list[str]:
+        """What this provider's ftops.yaml block lacks for a spec's deploy step (said where a spec has one)."""
+        return []
+
+    def hosting_usd_per_hour(self, pconf: ProviderConfig, target: dict[str, Any], base_model: str | None) -> float | None:
+        """What a deployment as ``target`` (a spec's deploy block) costs per hour while it exists, whether it is
+        called or not, for a fine-tune of ``base_model``; None when it is not billed by the hour (or unknown)."""
+        return None
+
+    def deploy_retires(self, pconf: ProviderConfig, base_model: str | None) -> dt.date | None:
+        """The day this provider stops serving deployed fine-tunes of ``base_model``, where it announces one."""
+        return None
+
     # -- translation and I/O ------------------------------------------------------------------------------
     @abstractmethod
     def wire_request(self, request: TrainingRequest) -> dict[str, Any]:
