@@ -17,6 +17,7 @@ class EmulatorConfig:
     host: str = "127.0.0.1"
     port: int = 0
     job_duration: float = 3.0  # seconds of (unpaused) emulator clock from creation to success
+    deploy_duration: float = 30.0  # seconds of emulator clock a deployment provisions (dialects with deployments)
     fault_rate: float = 0.0  # probability in [0, 1] that a /v1 request gets a fault
     fault_kinds: tuple[str, ...] | None = None  # None: all of FAULT_KINDS
     seed: int = 0  # fault decisions are a pure function of (seed, request number)
@@ -46,6 +47,8 @@ class EmulatorConfig:
             object.__setattr__(self, "training_cutoff", dt.date.fromisoformat(self.training_cutoff))
         if self.job_duration <= 0:
             raise ValueError("job_duration must be positive")
+        if self.deploy_duration < 0:
+            raise ValueError("deploy_duration must not be negative")
         low, high = self.latency
         if not 0 <= low <= high or self.create_latency < 0:
             raise ValueError("latency must be 0 <= low <= high and create_latency >= 0")
