@@ -151,6 +151,9 @@ _ARM_LIST = {"type": "object", "required": ["value"], "properties": {"value": {"
                                                                                "items": _ARM_DEPLOYMENT}}}
 
 
+_ARM_VALIDATORS = {id(schema): Draft202012Validator(schema) for schema in (_ARM_ERROR, _ARM_DEPLOYMENT, _ARM_LIST)}
+
+
 def _arm_problem(answer: dict[str, Any]) -> str | None:
     status, method, body = int(answer["status"]), answer["method"], answer.get("body")
     if status >= 400:
@@ -159,7 +162,7 @@ def _arm_problem(answer: dict[str, Any]) -> str | None:
         return None if not body else "a delete answered with a body"
     else:
         schema = _ARM_LIST if ARM.match(answer["path"]).group(1) is None and method == "GET" else _ARM_DEPLOYMENT
-    errors = list(Draft202012Validator(schema).iter_errors(body))
+    errors = list(_ARM_VALIDATORS[id(schema)].iter_errors(body))
     return f"at {'/'.join(map(str, errors[0].absolute_path)) or '(top)'!r}: {errors[0].message[:300]}" \
         if errors else None
 
