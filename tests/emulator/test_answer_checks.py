@@ -7,8 +7,10 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import httpx
+import pytest
 
 from ftops.emulator import EmulatorConfig, start
 from ftops.emulator.answers import RECORD_ENV
@@ -70,3 +72,13 @@ def test_an_answer_the_document_does_not_allow_is_found():
     arm = "/subscriptions/s/resourceGroups/r/providers/Microsoft.CognitiveServices/accounts/a/deployments/d"
     assert "'code' is a required property" in published.problem(answer("azure", "GET", arm, 404,
                                                                        {"error": {"message": "gone"}}))
+
+
+@pytest.mark.parametrize("name", ["openai-openapi-subset.yaml", "together-openapi.yaml"])
+def test_the_documents_are_the_published_ones_from_the_reference(name):
+    """The copies next to the emulator tests are the reference's (../shared/reference), byte for byte, where the
+    reference is checked out beside the repository."""
+    reference = Path(__file__).parents[3] / "shared" / "reference" / name
+    if not reference.is_file():
+        pytest.skip(f"{reference} is not checked out here")
+    assert (Path(__file__).parent / name).read_bytes() == reference.read_bytes()
