@@ -24,7 +24,7 @@ from ftops.lockfile import LockEntry
 from ftops.lockstore import LockStore
 from ftops.plan import Action, Plan, PlanOptions, deploy_outdated, describe_deploy, pin_outdated, provider_type
 from ftops.providers import base as states
-from ftops.providers.base import Deployment, Deploys, Provider, RemoteJob, TrainingRequest
+from ftops.providers.base import Deployment, Deploys, Provider, RemoteJob, TrainingRequest, Undeploys
 from ftops.providers.registry import kind as kind_of
 from ftops.spec import FineTuneSpec
 
@@ -148,6 +148,8 @@ class Applier:
         self._upload_locks: dict[tuple[str, str], threading.Lock] = {}
         self.leases = Leases(opts.project, wait=opts.lease_wait, sleep=opts.sleep)
         self._progress = _Progress(opts)
+        self._switched: dict[str, list[dict[str, Any]]] = {}  # spec -> deployments to remove once its new one is
+        # pinned and written down (the plan's action named them: --prune)
 
     # -- orchestration -----------------------------------------------------------------------------------
     def run(self) -> list[Outcome]:
@@ -207,6 +209,9 @@ class Applier:
                                                 deferred=True))
             self.store.flush(final=True)
             self.leases.release_all(self.providers)
+        if self._switched:
+            self._remove_superseded()  # only now: the lockfile on disk pins the new deployments
+            self.store.flush()
         return self.outcomes
 
     def _sleep(self) -> None:
@@ -344,8 +349,14 @@ class Applier:
             return self._prune_superseded(action)
         if kind == "delete":
             assert action.model_before is not None
+            entry = self.store.get(action.spec)
+            trained = (entry.trained_model if entry else None) or action.model_before
+            if entry is not None and entry.deploy:  # a deployed model cannot be deleted: its deployments go first
+                self._undeploy(action, [entry.deploy, *(entry.deploy.get("superseded") or ())])
+                self.store.update(action.spec, lambda e: _must(e).with_(model=trained, trained_model=None,
+                                                                          deploy=None))
             provider = self.providers(action.provider)
-            doomed = (action.model_before, *action.models)
+            doomed = (trained, *action.models)  # and the models it superseded (lifecycle: keep/prune)
             for model in doomed:
                 provider.delete_model(model)
             self.store.update(action.spec, lambda e: None)
@@ -356,6 +367,9 @@ class Applier:
             return Outcome(action.spec, kind, True, f"moved from {action.moved_from} (model {action.model_before} "
                                                     "stays pinned)")
         if kind == "update":
+            if action.undeploy:
+                removed = self._undeploy(action, list(action.undeploy))
+                self.store.update(action.spec, lambda e: _must(e).with_(deploy=_without(_must(e).deploy, removed)))
             spec = self.specs[action.spec]
             entry = self.store.get(action.spec)
             if entry is not None and entry.model and deploy_outdated(spec.deploy, entry.deploy):
@@ -381,6 +395,11 @@ class Applier:
 
     def _prune_superseded(self, action: Action) -> Outcome:
         provider = self.providers(action.provider)
+        entry = _must(self.store.get(action.spec))
+        old = list((entry.deploy or {}).get("superseded") or ())
+        if old:  # a superseded model cannot be deleted while a deployment serves it: those go first
+            removed = self._undeploy(action, old)
+            self.store.update(action.spec, lambda e: _must(e).with_(deploy=_without(_must(e).deploy, removed)))
         for model in action.models:
             provider.delete_model(model)  # gone already is done
         gone = set(action.models)
@@ -511,6 +530,49 @@ class Applier:
         return job
 
     # -- the deploy step ---------------------------------------------------------------------------------
+    def _undeploy(self, action: Action, records: list[dict[str, Any]]) -> list[str]:
+        """Remove deployments ftops made (where the provider can); the names of those removed."""
+        provider = self.providers(action.provider)
+        if "undeploy" not in provider.capabilities.verbs:
+            return []
+        removed = []
+        for record in records:
+            if record.get("model"):
+                cast(Undeploys, provider).undeploy(record)
+                self.opts.say(f"{action.spec}: removed deployment {record['model']}")
+                removed.append(str(record["model"]))
+        return removed
+
+    def _remove_superseded(self) -> None:
+        """After an apply with --prune moved pins to new deployments: remove the deployments they replaced."""
+        for name, old in sorted(self._switched.items()):
+            entry = self.store.get(name)
+            if entry is None:
+                continue
+            action = Action(spec=name, kind="update", provider=entry.provider, reasons=())
+            try:
+                removed = self._undeploy(action, old)
+            except FtopsError as exc:
+                self._record(action, Outcome(name, "update", False, f"could not remove the superseded deployment(s): "
+                                                                    f"{exc}; `ftops apply --prune` tries again"))
+                continue
+            self.store.update(name, lambda e: _must(e).with_(deploy=_without(_must(e).deploy, removed)))
+
+    def _superseding(self, action: Action, provider: Provider, record: dict[str, Any]) -> dict[str, Any]:
+        """The new deploy record, remembering the pinned deployment it replaces (where the provider can remove it
+        later: ``--prune``); the old one keeps serving until then."""
+        if "undeploy" not in provider.capabilities.verbs:
+            return record
+        entry = self.store.get(action.spec)
+        before = (entry.deploy if entry else None) or {}
+        superseded = [d for d in before.get("superseded") or () if d.get("model") != record.get("model")]
+        if before.get("model") and before.get("model") != record.get("model"):
+            superseded.append({k: before[k] for k in ("target", "id", "model", "state", "status") if k in before})
+            if action.kind != "update" and action.undeploy:  # --prune: the plan said the old one goes after this
+                self._switched[action.spec] = [d for d in superseded
+                                               if d.get("model") in {u.get("model") for u in action.undeploy}]
+        return {**record, "superseded": superseded} if superseded else record
+
     def _deploy(self, provider: Provider, model: str, target: dict[str, Any]) -> Deployment:
         """Make ``model`` callable as ``target`` says; with --wait, follow the deploy until it is done. The
         provider's deploy is idempotent (an existing deploy is returned), so asking again is how it is followed."""
@@ -535,14 +597,18 @@ class Applier:
             self.store.update(action.spec, lambda e: _must(e).with_(model=trained, trained_model=None, deploy=None,
                                                                       protect=spec.protect))
             return Outcome(action.spec, action.kind, True, f"pinned {trained} (no deploy step)")
-        deployment = self._deploy(self.providers(action.provider), trained, spec.deploy)
+        provider = self.providers(action.provider)
+        deployment = self._deploy(provider, trained, spec.deploy)
         record = _deploy_record(spec.deploy, deployment)
         if deployment.state == states.DEPLOYED:
+            record = self._superseding(action, provider, record)
             self.store.update(action.spec, lambda e: _must(e).with_(model=deployment.model, trained_model=trained,
                                                                       deploy=record, protect=spec.protect))
             return Outcome(action.spec, action.kind, True, f"deployed {trained} to "
                            f"{describe_deploy(spec.deploy)}; pinned {deployment.model}")
-        self.store.update(action.spec, lambda e: _must(e).with_(deploy=record, protect=spec.protect))
+        keep = (entry.deploy or {}).get("superseded")  # the pinned deployment's record stays until one serves
+        self.store.update(action.spec, lambda e: _must(e).with_(
+            deploy={**record, "superseded": keep} if keep else record, protect=spec.protect))
         return self._not_callable(action, deployment, spec.deploy, trained)
 
     def _not_callable(self, action: Action, deployment: Deployment, target: dict[str, Any],
@@ -578,7 +644,8 @@ class Applier:
             location = {**(kind.model_location(pconf) if kind and pconf else {}), **job.location} or None
             trained = job.fine_tuned_model
             model = deployment.model if deployment else trained
-            deploy = _deploy_record(target, deployment) if deployment and target is not None else None
+            deploy = self._superseding(action, provider, _deploy_record(target, deployment)) \
+                if deployment and target is not None else None
             from ftops import lifecycle
 
             checkpoint = None
@@ -619,6 +686,15 @@ class Applier:
 def _must(entry: LockEntry | None) -> LockEntry:
     assert entry is not None, "a pinned entry disappeared from the lockfile"
     return entry
+
+
+def _without(deploy: dict[str, Any] | None, removed: list[str]) -> dict[str, Any] | None:
+    """A deploy record without the superseded deployments that were removed."""
+    if not deploy or not removed:
+        return deploy
+    left = [d for d in deploy.get("superseded") or () if d.get("model") not in removed]
+    out = {k: v for k, v in deploy.items() if k != "superseded"}
+    return {**out, "superseded": left} if left else out
 
 
 def _deploy_record(target: dict[str, Any], deployment: Deployment) -> dict[str, Any]:

@@ -69,6 +69,10 @@ class Action:
     stats: dict[str, Any] = field(default_factory=dict)  # dataset before/after figures for reviewers
     moved_from: str | None = None  # for a move: the entry's old name
     models: tuple[str, ...] = ()  # for a delete of superseded models (apply --prune): the models it deletes
+    hourly_usd: float | None = None  # what the deployment this action makes costs per hour while it exists
+    # Deployments (lockfile deploy records) this action removes (--prune): an update removes them at once; an action
+    # that trains or records removes the spec's pinned deployment once the new one is pinned and written down
+    undeploy: tuple[dict[str, Any], ...] = ()
 
     @property
     def launches(self) -> bool:
@@ -137,6 +141,9 @@ def describe_deploy(target: dict[str, Any] | None) -> str:
         return "(none)"
     if target.get("deployment"):
         return f"deployment {target['deployment']}"
+    if target.get("name"):  # a deployment of its own, named after it, with the provider's settings
+        details = ", ".join(f"{k} {v}" for k, v in sorted(target.items()) if k != "name")
+        return f"deployment {target['name']}" + (f" ({details})" if details else "")
     return "serverless" if target.get("serverless") else "the provider's default"
 
 
@@ -519,8 +526,8 @@ def _spec_notices(spec: FineTuneSpec, entry: LockEntry | None, spec_actions: lis
     pconf = opts.providers.get(spec.provider)
     if pconf and spec.deploy is None and kind_of(pconf.type).effective(pconf).capabilities.needs_deploy:
         notices.append(Notice("warning", f"{spec.provider} serves a fine-tuned model only once it is deployed; "
-                              "the lockfile will pin the trained model's name (add deploy: {deployment: NAME} to "
-                              "pin a name applications can call)", spec=spec.name))
+                              "the lockfile will pin the trained model's name (add a deploy block to pin a name "
+                              "applications can call)", spec=spec.name))
     rule = kind_of(pconf.type).effective(pconf).capabilities.suffix if pconf else None
     if rule and spec.suffix and rule.sent(spec.suffix) != spec.suffix:
         notices.append(Notice("warning", f"suffix {spec.suffix!r} is sent as {rule.sent(spec.suffix)!r}: "
@@ -533,6 +540,71 @@ def _spec_notices(spec: FineTuneSpec, entry: LockEntry | None, spec_actions: lis
         notices.append(Notice("error" if days < 0 else "warning", text + _migrate_hint(spec.provider),
                               date=str(cutoff), days_left=days))
     return notices
+
+
+DEPLOYS = LAUNCHES | {"adopt", "record", "update"}  # actions after which apply may deploy the spec's model
+
+
+def _per_month(hourly: float) -> str:
+    return f"{cost.format_usd(hourly)}/hour (about {cost.format_usd(hourly * 730)} a month)"
+
+
+def _deployments(spec: FineTuneSpec, entry: LockEntry | None, actions: list[Action], base_model: str | None,
+                 opts: PlanOptions) -> tuple[list[Action], list[Notice]]:
+    """What a spec's deploy step costs and when it stops serving: each action that deploys says its hourly cost
+    (a deployed model is billed by the hour while it exists, called or not); a deployment the provider retires
+    within ``warn_days`` is a warning (an error once retired). Deployments of models this spec no longer pins
+    (``deploy.superseded``) are removed by an apply with --prune, and named with their cost otherwise."""
+    pconf = opts.providers.get(spec.provider)
+    if pconf is None:
+        return actions, []
+    kind = kind_of(pconf.type).effective(pconf)
+    notices: list[Notice] = []
+    base = base_model or ((entry.inputs or {}).get("base_model") if entry else None)
+    if spec.deploy is not None:
+        hourly = kind.hosting_usd_per_hour(pconf, spec.deploy, base)
+        for i, action in enumerate(actions):
+            deploys = action.kind in DEPLOYS and (action.kind != "update" or action.model_after == "(when deployed)")
+            if deploys and hourly is not None:
+                actions[i] = replace(action, hourly_usd=hourly, reasons=action.reasons + (
+                    f"hosting: {_per_month(hourly)} while the deployment exists, called or not",))
+        retires = kind.deploy_retires(pconf, base)
+        if retires is not None and (actions or (entry and entry.deploy)):
+            days = (retires - opts.today).days
+            where = f"{spec.provider} stops serving deployed fine-tunes of {kind.base_of(base or '')}"
+            if days < 0:
+                notices.append(Notice("error", f"{where} since {retires} ({-days} days ago); its deployment no longer "
+                                      "serves" + _migrate_hint(spec.provider), spec=spec.name, date=str(retires),
+                                      days_left=days))
+            elif days <= opts.warn_days:
+                notices.append(Notice("warning", f"{where} on {retires} ({days} days left): the deployment stops "
+                                      "serving then" + _migrate_hint(spec.provider), spec=spec.name,
+                                      date=str(retires), days_left=days))
+    superseded = tuple((entry.deploy or {}).get("superseded") or ()) if entry else ()
+    if superseded:
+        names = ", ".join(str(d.get("model")) for d in superseded)
+        hourly = sum(kind.hosting_usd_per_hour(pconf, d.get("target") or {}, base) or 0.0 for d in superseded)
+        billed = f" (billed {_per_month(hourly)} in all)" if hourly else ""
+        if opts.prune:
+            why = f"--prune removes the deployment(s) of models this spec no longer pins: {names}{billed}"
+            update = next((i for i, a in enumerate(actions) if a.kind == "update"), None)
+            if update is not None:
+                actions[update] = replace(actions[update], undeploy=superseded,
+                                          reasons=actions[update].reasons + (why,))
+            else:
+                assert entry is not None
+                actions.append(Action(spec=spec.name, kind="update", provider=spec.provider, model_before=entry.model,
+                                      model_after=entry.model, undeploy=superseded, reasons=(why,)))
+        else:
+            notices.append(Notice("warning", f"deployment(s) of models this spec no longer pins still exist: {names}"
+                                  f"{billed}; `ftops apply --prune` removes them", spec=spec.name))
+    if opts.prune and any(a.launches or a.kind in ("adopt", "record") for a in actions) and entry and entry.deploy \
+            and "undeploy" in kind.capabilities.verbs:
+        i = next(i for i, a in enumerate(actions) if a.launches or a.kind in ("adopt", "record"))
+        actions[i] = replace(actions[i], undeploy=(entry.deploy,), reasons=actions[i].reasons + (
+            f"--prune: once the new model serves and is pinned, its old deployment {entry.deploy.get('model')} is "
+            "removed",))
+    return actions, notices
 
 
 def _moves(specs: list[FineTuneSpec], lock: Lockfile) -> tuple[Lockfile, list[Action]]:
@@ -604,20 +676,26 @@ def make_plan(specs: list[FineTuneSpec], lock: Lockfile, observed: Observed, fac
                 recorded[spec.name] = a.new_model
             elif a.kind in LAUNCHES or a.kind in ("wait", "adopt", "record", "repair"):
                 busy.add(spec.name)
+        spec_actions, deploy_notices = _deployments(spec, entry, spec_actions, root_base[spec.name], opts)
         actions.extend(spec_actions)
-        notices += _spec_notices(spec, entry, spec_actions, observed, root_base[spec.name], opts)
+        notices += _spec_notices(spec, entry, spec_actions, observed, root_base[spec.name], opts) + deploy_notices
     for name in sorted(set(lock.entries) - names):
         entry = lock.entries[name]
         protected = entry.protect
         running = _running_job(entry, observed)
         cancel = (f"its job {running} is still in flight; apply cancels it (it would keep running and billing)",) \
             if running else ()
+        pconf = opts.providers.get(entry.provider)
+        removable = pconf is not None and "undeploy" in kind_of(pconf.type).effective(pconf).capabilities.verbs
+        deployed = [d for d in [entry.deploy or {}, *((entry.deploy or {}).get("superseded") or ())]
+                    if d.get("model")] if removable else []
         if opts.prune and entry.model and not protected and entry.provider in opts.providers:
             older = tuple(s["model"] for s in entry.superseded or () if not s.get("protect"))
             also = f" and {len(older)} model(s) it superseded" if older else ""
+            first = f" after removing its deployment(s) {', '.join(d['model'] for d in deployed)}" if deployed else ""
             actions.append(Action(spec=name, kind="delete", provider=entry.provider, model_before=entry.model,
                                   job_id=running, models=older,
-                                  reasons=(f"spec removed; --prune deletes its model{also} from the provider",
+                                  reasons=(f"spec removed; --prune deletes its model{also} from the provider{first}",
                                            *cancel)))
         else:
             why = "spec removed; the model stays on the provider" + (" (protected)" if protected else "")
@@ -625,6 +703,8 @@ def make_plan(specs: list[FineTuneSpec], lock: Lockfile, observed: Observed, fac
                 why = "spec removed before a model was pinned"
             if opts.prune and entry.provider not in opts.providers:
                 why += f" (its provider {entry.provider!r} is no longer in ftops.yaml, so it cannot be deleted)"
+            if deployed:
+                why += f"; its deployment(s) {', '.join(d['model'] for d in deployed)} keep serving (and billing)"
             actions.append(Action(spec=name, kind="forget", provider=entry.provider, model_before=entry.model,
                                   job_id=running, reasons=(why, *cancel)))
     hidden: list[str] = []

@@ -11,9 +11,9 @@ CLI: ``ftops emulator serve`` prints ``FTOPS_EMULATOR_URL=http://HOST:PORT/v1`` 
 SIGINT/SIGTERM. ``EmulatorConfig(api="fireworks")`` (``serve --api fireworks``) speaks Fireworks' control plane
 instead, at the bare origin ``http://HOST:PORT`` (``ftops/emulator/dialects/fireworks``).
 
-Under ``/v1``: files, uploads, fine_tuning/jobs (+ cancel, pause, resume, events, checkpoints) and models,
-with OpenAI's shapes, validation and error envelopes; Bearer auth (any non-empty key, or exactly
-``api_key``). Job status is derived from the emulator clock, so state survives restarts and can be shared by
+Under ``/v1``: files (``expires_after`` honoured: an expired file is gone), uploads, fine_tuning/jobs (+ cancel,
+pause, resume, events, checkpoints), checkpoint permissions, ``fine_tuning/model_limits`` and models, with
+OpenAI's shapes, validation and error envelopes; Bearer auth (any non-empty key, or exactly ``api_key``). Job status is derived from the emulator clock, so state survives restarts and can be shared by
 several processes on one ``state_dir``.
 
 Admin endpoints (no auth, never faulted), for tests and rehearsals:

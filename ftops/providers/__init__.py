@@ -27,4 +27,6 @@ def open_provider(pconf: ProviderConfig, project: ProjectConfig, *, trust: Trust
     verdict = (trust or Trust.from_environment()).verdict(pconf, provider_kind)
     if verdict.refused:
         raise UntrustedProvider(verdict.refused, hint=verdict.hint)
+    if verdict.credentials:  # secrets besides the API key (a kind that declares them takes ``credentials``)
+        kwargs = {**kwargs, "credentials": verdict.credentials}
     return provider_kind.open(pconf, project, key=verdict.key, **kwargs)

@@ -32,9 +32,10 @@ IN_FLIGHT = frozenset({QUEUED, RUNNING, PAUSED, CANCELLING, UNKNOWN})
 
 # Optional verbs a provider type may offer (``Capabilities.verbs``); the core asks before using one. The I/O of
 # each is below: cancel_job and delete_model on Provider; pause_job, resume_job, list_checkpoints, results and
-# job_of_model on their own Protocols (Pauses, Resumes, HasCheckpoints, HasMetrics, Imports); deploy on Deploys.
+# job_of_model on their own Protocols (Pauses, Resumes, HasCheckpoints, HasMetrics, Imports); deploy on Deploys,
+# undeploy on Undeploys.
 # "checkpoint_models": its checkpoints are models that can be called (a spec may pin one, ``pin:``).
-VERBS = ("cancel", "pause", "resume", "events", "checkpoints", "metrics", "delete_model", "deploy",
+VERBS = ("cancel", "pause", "resume", "events", "checkpoints", "metrics", "delete_model", "deploy", "undeploy",
          "checkpoint_models", "import")
 # Training metrics in ftops's neutral names (``MetricRow.values``); a provider maps its own columns to these.
 METRICS = ("train_loss", "train_accuracy", "valid_loss", "valid_accuracy", "full_valid_loss",
@@ -329,3 +330,9 @@ class Imports(Protocol):
         """The id this content has on the provider when ftops staged it there (its content-addressed name), looked
         up only, never uploaded; None when it is not there."""
         ...
+class Undeploys(Protocol):
+    """What a provider whose ``capabilities.verbs`` has "undeploy" offers: remove a deployment ftops made (one the
+    lockfile recorded as ``deploy``: ``{target, id, model, ...}``), so it stops serving and billing. Removing one
+    that is already gone is done."""
+
+    def undeploy(self, deployment: dict[str, Any]) -> None: ...

@@ -42,7 +42,7 @@ def _stats(stats: dict[str, Any]) -> dict[str, Any]:
 
 def _action(action: Action) -> dict[str, Any]:
     models = {"models": list(action.models)} if action.models else {}  # a delete of superseded models
-    return {
+    out: dict[str, Any] = {
         "kind": action.kind,
         "spec": action.spec,
         "provider": action.provider,
@@ -59,6 +59,11 @@ def _action(action: Action) -> dict[str, Any]:
         "stats": _stats(action.stats),
         **models,
     }
+    if action.hourly_usd is not None:  # optional keys: only where a deploy step bills by the hour or is pruned
+        out["hourly_usd"] = action.hourly_usd
+    if action.undeploy:
+        out["undeploy"] = [str(d.get("model")) for d in action.undeploy]
+    return out
 
 
 def _notice(notice: Notice) -> dict[str, Any]:

@@ -19,7 +19,8 @@ class World(Project):
     """A project with one provider, ``p``, of the harness's type, on a fresh emulator of its dialect."""
 
     def __init__(self, root, emu, harness: Harness):
-        super().__init__(root, emu, bind={TEST_KEY_ENV: emu.url} if harness.keyed else None)
+        more = {variable: where(emu.url) for variable, (_, where) in harness.credentials.items()}
+        super().__init__(root, emu, bind={TEST_KEY_ENV: emu.url, **more} if harness.keyed else None)
         self.harness = harness
         self.write("ftops.yaml", yaml.safe_dump({"project": "contract", "default_provider": "p",
                                                 "providers": {"p": harness.block(emu.url)}}))
@@ -35,9 +36,12 @@ class World(Project):
 
 
 @pytest.fixture(params=HARNESSES, ids=lambda h: h.name)
-def world(request, tmp_path):
+def world(request, tmp_path, monkeypatch):
     harness = request.param
-    emu = start(EmulatorConfig(state_dir=tmp_path / "emulator", api=harness.api, job_duration=10.0))
+    for variable, (value, _) in harness.credentials.items():
+        monkeypatch.setenv(variable, value)
+    emu = start(EmulatorConfig(state_dir=tmp_path / "emulator", api=harness.api, job_duration=10.0,
+                               **harness.emulator))
     root = tmp_path / "proj"
     root.mkdir()
     try:

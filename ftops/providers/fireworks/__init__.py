@@ -139,6 +139,13 @@ class FireworksKind(ProviderKind):
     catalog_package = "ftops.providers.fireworks"
     key_env = "FIREWORKS_API_KEY"
     default_base_url = DEFAULT_URL
+    deploy_options = {
+        "deployment": {"type": "string", "minLength": 1, "maxLength": 256,
+                       "description": "fireworks: an existing deployment to load the model onto (its id or "
+                                      "resource name); a fine-tuned LoRA is served only on one."},
+        "serverless": {"type": "boolean", "description": "fireworks: no serverless deploy exists for fine-tuned "
+                                                         "LoRAs (kept so the spec error says so)."},
+    }
     managed_fields = frozenset({"dataset", "baseModel", "warmStartFrom", "outputModel", "displayName", "epochs",
                                 "learningRate", "batchSizeSamples", "learningRateWarmupSteps", "loraRank",
                                 "evaluationDataset", "wandbConfig", "trainingConfig", "lossConfig",

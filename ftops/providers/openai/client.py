@@ -51,8 +51,8 @@ def parse_job(data: Any, provider: str) -> RemoteJob:
         error = JobError(code=text(err.get("code")), message=str(err.get("message") or err.get("code")),
                          param=text(err.get("param")))
     method = mapping(data.get("method"))
-    hyper = mapping(data.get("hyperparameters")) or mapping(
-        mapping(method.get(text(method.get("type")) or "")).get("hyperparameters"))
+    hyper = {**mapping(data.get("hyperparameters")),  # the shared settings; a method's own (DPO's beta) under it
+             **mapping(mapping(method.get(text(method.get("type")) or "")).get("hyperparameters"))}
     status = data.get("status")
     metadata = {str(k): v for k, v in mapping(data.get("metadata")).items() if isinstance(v, str)}
     project, spec, fingerprint = (metadata.get(k) for k in (META_PROJECT, META_SPEC, META_FINGERPRINT))

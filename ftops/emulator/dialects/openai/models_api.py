@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from ftops.emulator.apierror import ApiError, not_found
-from ftops.emulator.modeltable import base_ids, is_base, shutdown_date
+from ftops.emulator.modeltable import base_ids, is_base, is_shut_down, shutdown_date, table, today
 from ftops.emulator.httpio import Request
 from ftops.emulator.state import Tx
 
@@ -63,3 +65,22 @@ def delete(tx: Tx, req: Request) -> dict:
         raise ApiError(403, f"You cannot delete {model_id}: only fine-tuned models you own can be deleted.",
                        param="model", code="model_not_deletable")
     raise not_found(f"The model '{model_id}' does not exist", param="model", code="model_not_found")
+
+
+def model_limits(tx: Tx, req: Request) -> dict:
+    """``GET /v1/fine_tuning/model_limits``: the base models this organisation may fine-tune now, with the methods
+    and the per-example context each takes. OpenAI's help centre points users at this endpoint (providers-2026.md
+    1.1) but it is not in the published OpenAPI document, so its shape here is the emulator's own: a list of
+    ``{object: "fine_tuning.model_limit", model, methods, training_context_tokens, shutdown_date}``. Past the
+    configured training cut-off the list is empty, as no new job is accepted then."""
+    cutoff = tx.cfg.training_cutoff
+    data = []
+    if not (isinstance(cutoff, dt.date) and today(tx) > cutoff):
+        cat = table(tx.cfg.api)
+        for model_id in sorted(cat.models):
+            info = cat.lookup(model_id)
+            if is_shut_down(tx, model_id):
+                continue
+            data.append({"object": "fine_tuning.model_limit", "model": model_id, "methods": list(info.methods),
+                         "training_context_tokens": info.context, "shutdown_date": shutdown_date(tx, model_id)})
+    return {"object": "list", "data": data, "has_more": False}
