@@ -75,7 +75,7 @@ def usage(found: Answer, *, details: bool = True) -> dict[str, Any]:
 
 
 def chat_body(tx: Tx, found: Answer, sampling: Sampling) -> dict[str, Any]:
-    choice = {"message": {"role": "assistant", "content": found.text, "refusal": None, "annotations": []},
+    choice: dict[str, Any] = {"message": {"role": "assistant", "content": found.text, "refusal": None, "annotations": []},
               "logprobs": content_logprobs(found) if sampling.logprobs else None,
               "finish_reason": found.finish_reason}
     return {"id": "chatcmpl-" + secrets.token_hex(14), "object": "chat.completion", "created": int(tx.now),
