@@ -126,19 +126,23 @@ class Trust:
         return cls(bindings)
 
     def verdict(self, pconf: ProviderConfig, kind: ProviderKind) -> Verdict:
-        variable, endpoint = kind.key_variable(pconf), kind.endpoint(pconf)
+        return self.check(f"provider {pconf.name!r}", kind.key_variable(pconf), kind.endpoint(pconf))
+
+    def check(self, label: str, variable: str | None, endpoint: str | None) -> Verdict:
+        """Whether the key in ``variable`` may be sent to ``endpoint`` (``label`` names it in messages): the rule
+        for a provider's endpoint, and for any other endpoint a provider sends a key to (a ``serve`` URL)."""
         if variable is None or endpoint is None:
             return Verdict(key=None)  # a provider that sends no secret (the built-in emulator)
         if not any(b.variable == variable and b.covers(endpoint) for b in self.bindings):
             return Verdict(None, refused=(
-                f"provider {pconf.name!r}: no trusted configuration binds {variable} to {_origin(endpoint)}, so "
+                f"{label}: no trusted configuration binds {variable} to {_origin(endpoint)}, so "
                 "its key is not sent there and the provider is not contacted"),
                 hint=f"if that endpoint is yours, bind the key outside the repository: {CREDENTIALS_ENV}="
                      f"\"{variable}={_origin(endpoint)}\" (or {TRUSTED_CONFIG_ENV}=<a reviewed ftops.yaml, e.g. the "
                      "base branch's>)")
         value = os.environ.get(variable, "")
         if not value.strip():
-            raise ConfigError(f"provider {pconf.name!r} needs an API key: set the {variable} environment variable",
+            raise ConfigError(f"{label} needs an API key: set the {variable} environment variable",
                               hint="or run `ftops plan --no-refresh`, which needs no credentials")
         problem = key_problem(value.strip())
         if problem:

@@ -17,6 +17,7 @@ from ftops.launch import KEY_CHARS
 
 if TYPE_CHECKING:
     from ftops.launch import LaunchKey
+    from ftops.providers.inference import Completion, CompletionRequest
 
 QUEUED = "queued"
 RUNNING = "running"
@@ -31,7 +32,7 @@ TERMINAL = frozenset({SUCCEEDED, FAILED, CANCELLED})
 IN_FLIGHT = frozenset({QUEUED, RUNNING, PAUSED, CANCELLING, UNKNOWN})
 
 # Optional verbs a provider type may offer (``Capabilities.verbs``); the core asks before using one.
-VERBS = ("cancel", "pause", "resume", "events", "checkpoints", "metrics", "delete_model", "deploy")
+VERBS = ("cancel", "pause", "resume", "events", "checkpoints", "metrics", "delete_model", "deploy", "complete")
 
 # States of a deploy step (``Deployment.state``): a trained model is callable only once it is ``deployed``.
 DEPLOYING = "deploying"
@@ -258,4 +259,14 @@ class Deploys(Protocol):
     def deploy(self, model: str, target: dict[str, Any]) -> Deployment:
         """Make ``model`` callable as ``target`` (a spec's ``deploy`` block) says. Idempotent: when it is deployed
         (or deploying) there already, that record is returned, so calling it again is how its state is followed."""
+        ...
+
+
+class Completes(Protocol):
+    """What a provider whose ``capabilities.verbs`` has "complete" offers besides ``Provider``: calling a model
+    (evals). It goes to the provider's own trusted endpoint with its key (or to an endpoint of its own that trusted
+    configuration binds, such as a Ray cluster's ``serve`` URL); see ``ftops.providers.inference``."""
+
+    def complete(self, request: CompletionRequest) -> Completion:
+        """One answer of ``request.model``; retried as reads are (it creates nothing)."""
         ...

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any, Callable
 
-from ftops.emulator import inference
+from ftops.emulator import inference, modeltable
 from ftops.emulator.apierror import ApiError, bad_request
 from ftops.emulator.dialects.fireworks.models_api import _deployed_state
 from ftops.emulator.dialects.fireworks.wire import records
@@ -30,7 +30,7 @@ def served(tx: Tx, model: str) -> str:
                 and _deployed_state(tx, d) == "DEPLOYED" and (not deployment or d["deployment"] == deployment)]
         if not live:
             raise inference.UnknownModel(f"{NOT_DEPLOYED}: {model}")
-    elif deployment:
+    elif deployment or not modeltable.is_base(tx, name):
         raise inference.UnknownModel(f"{NOT_DEPLOYED}: {model}")
     return name
 
