@@ -28,7 +28,8 @@ HEADER = (
     "# Applications pin models through `models.<name>.model` (or ftops.pinned_model(\"<name>\")).\n"
 )
 _ORDER = ("provider", "model", "trained_model", "location", "deploy", "protect", "fingerprint",
-          "base_model_shutdown_date", "model_shutdown_date", "recorded_at", "job", "inputs", "pending")
+          "base_model_shutdown_date", "model_shutdown_date", "recorded_at", "job", "inputs", "eval", "pending",
+          "candidate")
 _CONFLICT = re.compile(r"^(<{7} |={7}$|>{7} )", re.MULTILINE)
 
 
@@ -48,6 +49,10 @@ class LockEntry:
     trained_model: str | None = None  # the provider's id of the trained model, when applications call another name
     location: dict[str, Any] | None = None  # where the model lives (provider type, endpoint/account)
     deploy: dict[str, Any] | None = None  # the deploy step of trained_model: {target, id, model, state, status}
+    eval: dict[str, Any] | None = None  # the eval that let ``model``'s pin move (ftops.eval.runner.Report.record)
+    # A model an eval gate held back: {model, trained_model?, deploy?, fingerprint, inputs, job, location,
+    # recorded_at, eval}; ``model`` stays until it is accepted (apply --accept) or a later one passes.
+    candidate: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -62,7 +67,7 @@ class LockEntry:
     def from_dict(cls, name: str, data: dict[str, Any]) -> "LockEntry":
         fields: dict[str, Any] = {k: data.get(k) for k in (
             "model", "fingerprint", "inputs", "job", "base_model_shutdown_date", "model_shutdown_date",
-            "recorded_at", "pending", "trained_model", "location", "deploy")}
+            "recorded_at", "pending", "trained_model", "location", "deploy", "eval", "candidate")}
         return cls(name=name, provider=str(data.get("provider")), **fields, protect=bool(data.get("protect", False)))
 
     def with_(self, **changes) -> "LockEntry":
