@@ -149,3 +149,41 @@ def test_the_eval_never_retrains_and_its_budget_is_checked_in_the_plan(project):
     document = json.loads(project.run("plan", "--format", "json").out)
     estimate = document["evals"][0]["estimate"]
     assert estimate["calls"] == 45 and estimate["usd"] > 0 and estimate["max_tokens"] > estimate["tokens"]
+
+
+def test_after_a_deploy_step_the_deployed_name_is_what_is_evaluated(tmp_path):
+    from ftops.emulator import EmulatorConfig, start
+    from tests.fireworks_ai.test_cli import ACCOUNT, FwProject
+
+    emu = start(EmulatorConfig(state_dir=tmp_path / "emulator", api="fireworks", job_duration=10.0))
+    try:
+        root = tmp_path / "proj"
+        root.mkdir()
+        fw = FwProject(root, emu)
+        deployment = fw.deployment("prod")
+        data.write(root / "data" / "tickets.jsonl", data.rows(data.train_pairs()))
+        data.write(root / "data" / "held.jsonl", data.rows(data.held_out_pairs()))
+        fw.spec("tickets", suffix="tickets", training_file="../data/tickets.jsonl",
+                validation_file="../data/held.jsonl", deploy={"deployment": "prod"},
+                eval={"metrics": ["accuracy"], "gate": ["accuracy >= 0.8", "accuracy > base"]})
+        applied = fw.run("apply", "--auto-approve", "--wait")
+        assert applied.rc == 0, applied.all
+        locked = fw.lock()["models"]["tickets"]
+        assert locked["model"].endswith(f"#{deployment}") and locked["model"].startswith(f"accounts/{ACCOUNT}/")
+        assert locked["eval"]["models"]["candidate"] == locked["model"]  # the name applications call
+        assert locked["eval"]["models"]["base"] == "accounts/fireworks/models/qwen3-8b"
+        assert locked["eval"]["metrics"]["accuracy"]["candidate"] >= 0.9
+    finally:
+        emu.stop()
+
+
+def test_evals_survive_injected_faults_retrying_as_training_calls_do(project):
+    config = yaml.safe_load((project.root / "ftops.yaml").read_text())
+    config["providers"]["emu"]["max_retries"] = 10
+    (project.root / "ftops.yaml").write_text(yaml.safe_dump(config))
+    classifier(project)
+    project.admin("POST", "faults", {"rate": 0.25, "kinds": ["429", "500", "503"], "seed": 11})
+    applied = project.run("apply", "--auto-approve", "--wait")
+    assert applied.rc == 0, applied.all
+    assert entry(project)["eval"]["metrics"]["accuracy"]["candidate"] >= 0.9
+    assert project.admin("GET", "faults")["requests"] > 30
