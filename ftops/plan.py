@@ -279,6 +279,8 @@ def _plan_spec(spec: FineTuneSpec, entry: LockEntry | None, observed: Observed, 
                                           changes=tuple(changes), reasons=tuple(reasons), **launch), ctx)]
     held = _held_back(spec, entry, ctx, common)
     if held is not None:
+        if not held and entry and entry.model and deploy_outdated(spec.deploy, entry.deploy):
+            held = [_redeploy(spec, entry)]  # the pinned model's deploy step still follows the spec
         return actions + held
     if entry is None or entry.model is None:
         action = Action(kind="create", reasons=("new spec" if entry is None else "no model yet",), **launch)

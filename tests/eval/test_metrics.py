@@ -19,7 +19,7 @@ def close(a, b) -> bool:
     return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12)
 
 
-@settings(max_examples=80, deadline=None)
+@settings(max_examples=40, deadline=None)
 @given(st.lists(st.tuples(st.sampled_from(LABELS), st.sampled_from(LABELS + ["I'm not sure"])), min_size=1,
                 max_size=40))
 def test_label_metrics_match_scikit_learn(pairs):
