@@ -20,13 +20,26 @@ from ftops.errors import FtopsError, ProviderError
 from ftops.fingerprint import fingerprint
 from ftops.launch import LaunchKey
 from ftops.lease import Leases
-from ftops.lockfile import LockEntry
+from ftops.lockfile import LockEntry, Lockfile
 from ftops.lockstore import LockStore
 from ftops.plan import Action, Plan, PlanOptions, deploy_outdated, describe_deploy, pin_outdated, provider_type
 from ftops.providers import base as states
 from ftops.providers.base import Deployment, Deploys, Provider, RemoteJob, TrainingRequest, Undeploys
 from ftops.providers.registry import kind as kind_of
 from ftops.spec import FineTuneSpec
+
+
+@dataclass(frozen=True)
+class GateVerdict:
+    """What an eval gate (``ApplyOptions.gate``) says about a new model before its pin moves."""
+
+    passed: bool
+    record: dict[str, Any] | None  # the eval, kept in the lockfile with the model (or with the held-back candidate)
+    message: str = ""
+
+
+# (action, spec, the model applications would call, the lockfile now) -> a verdict, or None when the spec has no eval
+Gate = Callable[["Action", FineTuneSpec, str, Lockfile], "GateVerdict | None"]
 
 
 @dataclass
@@ -44,6 +57,7 @@ class ApplyOptions:
     # Live progress on a terminal (ftops.progress): called with (spec, status, step, total steps) as jobs are
     # followed; None in CI, where the plain lines are all there is.
     progress: Callable[[str, str, int | None, int | None], None] | None = None
+    gate: Gate | None = None  # evaluates a new model before its pin moves (ftops.eval.applygate)
 
 
 @dataclass
@@ -54,6 +68,7 @@ class Outcome:
     message: str
     in_flight: str | None = None  # a job still running when apply returned
     deferred: bool = False  # nothing was done: it waits for its parent
+    held: bool = False  # the eval gate held the new model back; the pin stayed
 
 
 class Interrupted(Exception):
@@ -644,14 +659,23 @@ class Applier:
             location = {**(kind.model_location(pconf) if kind and pconf else {}), **job.location} or None
             trained = job.fine_tuned_model
             model = deployment.model if deployment else trained
-            deploy = self._superseding(action, provider, _deploy_record(target, deployment)) \
-                if deployment and target is not None else None
+            made = _deploy_record(target, deployment) if deployment and target is not None else None
             from ftops import lifecycle
 
             checkpoint = None
             if spec is not None and spec.pin != "final" and deployment is None:
                 chosen = lifecycle.pick_checkpoint(provider, job.id, spec.pin)
                 model, checkpoint = chosen.model or trained, lifecycle.checkpoint_record(spec.pin, chosen, trained)
+            verdict = self.opts.gate(action, spec, model, self.store.current) if self.opts.gate and spec else None
+            if verdict is not None and not verdict.passed:  # the pin stays; the lockfile says what was held back
+                held = {"model": model, "trained_model": trained if deployment else None, "deploy": made,
+                        "fingerprint": action.fingerprint, "inputs": action.inputs, "job": _job_record(job),
+                        "location": location, "recorded_at": now, "eval": verdict.record}
+                self.store.update(action.spec, lambda e: _held_back(e or LockEntry(name=action.spec,
+                                                                                     provider=action.provider),
+                                                                    held, job.id))
+                return Outcome(action.spec, action.kind, True, verdict.message, held=True)
+            deploy = self._superseding(action, provider, made) if made is not None else None
             rows = lifecycle.rows_or_none(provider, job.id)
             metrics = lifecycle.summary_or_none(rows, job)
 
@@ -669,14 +693,16 @@ class Applier:
                     base_model_shutdown_date=(base_info.shutdown_date if base_info else None),
                     model_shutdown_date=(model_info.shutdown_date if model_info else None),
                     recorded_at=now, pending=None if same or not pending else pending,
-                    protect=self.specs[action.spec].protect if action.spec in self.specs else entry.protect)
+                    protect=self.specs[action.spec].protect if action.spec in self.specs else entry.protect,
+                    eval=verdict.record if verdict else None, candidate=None)
             self.store.update(action.spec, record)
             # a child trains from it (not from a serving name; from the checkpoint when one is pinned)
             self._finished_models[action.spec] = model if checkpoint else trained
             if spec is not None:
                 for note in lifecycle.track(spec, provider, job, rows, (action.inputs or {}), self.opts.project):
                     self.opts.say(f"{action.spec}: {note}")
-            return Outcome(action.spec, action.kind, True, f"pinned {model}")
+            return Outcome(action.spec, action.kind, True, f"pinned {model}"
+                           + (f" ({verdict.message})" if verdict and verdict.message else ""))
         error = {"code": job.error.code, "message": job.error.message} if job.error else None
         self._set_pending(action, job_id=job.id, status=job.raw_status, state=job.state, error=error)
         detail = f": {job.error.message}" if job.error else ""
@@ -695,6 +721,12 @@ def _without(deploy: dict[str, Any] | None, removed: list[str]) -> dict[str, Any
     left = [d for d in deploy.get("superseded") or () if d.get("model") not in removed]
     out = {k: v for k, v in deploy.items() if k != "superseded"}
     return {**out, "superseded": left} if left else out
+
+
+def _held_back(entry: LockEntry, candidate: dict[str, Any], job_id: str) -> LockEntry:
+    """The entry with a candidate the eval gate held back (its job's pending record is done with)."""
+    pending = entry.pending if entry.pending and entry.pending.get("job_id") != job_id else None
+    return entry.with_(candidate=candidate, pending=pending)
 
 
 def _deploy_record(target: dict[str, Any], deployment: Deployment) -> dict[str, Any]:

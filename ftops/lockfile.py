@@ -28,8 +28,8 @@ HEADER = (
     "# Applications pin models through `models.<name>.model` (or ftops.pinned_model(\"<name>\")).\n"
 )
 _ORDER = ("provider", "model", "trained_model", "location", "deploy", "checkpoint", "protect", "fingerprint",
-          "base_model_shutdown_date", "model_shutdown_date", "recorded_at", "job", "metrics", "inputs", "imported",
-          "pending", "superseded")
+          "base_model_shutdown_date", "model_shutdown_date", "recorded_at", "job", "metrics", "inputs", "eval",
+          "imported", "pending", "candidate", "superseded")
 _CONFLICT = re.compile(r"^(<{7} |={7}$|>{7} )", re.MULTILINE)
 
 
@@ -53,6 +53,10 @@ class LockEntry:
     checkpoint: dict[str, Any] | None = None  # a pinned checkpoint: {pin, step, id, final_model}
     superseded: list[dict[str, Any]] | None = None  # models replaced by a newer pin: [{model, job_id, replaced_at}]
     imported: dict[str, Any] | None = None  # `ftops import`: what the provider said and what matched the spec
+    eval: dict[str, Any] | None = None  # the eval that let ``model``'s pin move (ftops.eval.runner.Report.record)
+    # A model an eval gate held back: {model, trained_model?, deploy?, fingerprint, inputs, job, location,
+    # recorded_at, eval}; ``model`` stays until it is accepted (apply --accept) or a later one passes.
+    candidate: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -68,7 +72,7 @@ class LockEntry:
         fields: dict[str, Any] = {k: data.get(k) for k in (
             "model", "fingerprint", "inputs", "job", "base_model_shutdown_date", "model_shutdown_date",
             "recorded_at", "pending", "trained_model", "location", "deploy", "metrics", "checkpoint", "superseded",
-            "imported")}
+            "imported", "eval", "candidate")}
         return cls(name=name, provider=str(data.get("provider")), **fields, protect=bool(data.get("protect", False)))
 
     def with_(self, **changes) -> "LockEntry":

@@ -97,6 +97,7 @@ class Plan:
     unchanged: tuple[str, ...] = ()
     hidden: tuple[str, ...] = ()  # specs with changes that --target left out
     skipped: tuple[str, ...] = ()  # providers the plan could not contact (untrusted endpoint)
+    evals: tuple[Any, ...] = ()  # per spec with an eval: its numbers and estimate (ftops.eval.planning.EvalView)
 
     @property
     def has_changes(self) -> bool:
@@ -118,6 +119,8 @@ class PlanOptions:
     budget_usd: float | None = None
     providers: dict[str, ProviderConfig] = field(default_factory=dict)  # name -> its ftops.yaml entry
     retry: frozenset[str] = frozenset()  # specs whose job a person cancelled that may train again (--retry)
+    accept: frozenset[str] = frozenset()  # specs whose held-back candidate apply --accept pins
+    eval_keys: dict[str, str] = field(default_factory=dict)  # spec -> what its eval's numbers depend on now
 
 
 SpecFacts = dict[str, DatasetFacts]  # role ("training_file" | "validation_file") -> facts, for one spec
@@ -292,6 +295,11 @@ def _plan_spec(spec: FineTuneSpec, entry: LockEntry | None, observed: Observed, 
         if imported.kind == "adopt":
             return actions + [imported]
         return actions + [_deploying(_adopt_instead(imported, ctx), spec)]
+    held = _held_back(spec, entry, ctx, common)
+    if held is not None:
+        if not held and entry and entry.model and deploy_outdated(spec.deploy, entry.deploy):
+            held = [_redeploy(spec, entry)]  # the pinned model's deploy step still follows the spec
+        return actions + held
     if entry is None or entry.model is None:
         action = Action(kind="create", reasons=("new spec" if entry is None else "no model yet",), **launch)
     elif not ctx.same(entry.fingerprint):
@@ -310,6 +318,32 @@ def _plan_spec(spec: FineTuneSpec, entry: LockEntry | None, observed: Observed, 
     else:
         return actions
     return actions + [_deploying(_adopt_instead(action, ctx), spec)]
+
+
+def _held_back(spec: FineTuneSpec, entry: LockEntry | None, ctx: _Context,
+               common: dict[str, Any]) -> list[Action] | None:
+    """A candidate an eval gate held back, trained from the inputs the spec has now: nothing to train. Apply pins
+    it when ``--accept`` names the spec, and evaluates it again when the eval changed (its config or data) or the
+    spec no longer has one; otherwise the plan only says so (a notice, with the numbers). None: no such candidate."""
+    candidate = entry.candidate if entry else None
+    if not candidate or not ctx.same(candidate.get("fingerprint")):
+        return None
+    model = candidate.get("model")
+    job_id = (candidate.get("job") or {}).get("id")
+    record: dict[str, Any] = dict(common, kind="record", job_id=job_id, fingerprint=candidate.get("fingerprint"),
+                                  inputs=candidate.get("inputs"))
+    evaluated = (candidate.get("eval") or {}).get("key")
+    if spec.name in ctx.opts.accept:
+        return [Action(model_after=model, new_model=candidate.get("trained_model") or model, reasons=(
+            f"--accept: pins the held-back candidate {model} although its eval did not pass the gate",), **record)]
+    if spec.eval is None:
+        return [Action(model_after=model, new_model=candidate.get("trained_model") or model, reasons=(
+            f"the spec has no eval any more: apply pins the held-back candidate {model}",), **record)]
+    if ctx.opts.eval_keys.get(spec.name, evaluated) != evaluated:
+        return [Action(model_after=f"{model} (if the gate passes)", reasons=(
+            f"the eval changed since candidate {model} was held back: apply evaluates it again and pins it if the "
+            "gate passes",), **record)]
+    return []
 
 
 def _deploying(action: Action, spec: FineTuneSpec) -> Action:

@@ -132,30 +132,52 @@ class Trust:
         credentials = kind.credentials(pconf)
         if not credentials:
             return Verdict(key=None)  # a provider that sends no secret (the built-in emulator)
+        label = f"provider {pconf.name!r}"
         for cred in credentials:
-            if not any(b.variable == cred.variable and b.covers(cred.endpoint) for b in self.bindings):
-                what = "its key is" if cred.name == "key" else f"its {cred.name} ({cred.variable}) is"
-                return Verdict(None, refused=(
-                    f"provider {pconf.name!r}: no trusted configuration binds {cred.variable} to "
-                    f"{_origin(cred.endpoint)}, so {what} not sent there and the provider is not contacted"),
-                    hint=f"if that endpoint is yours, bind it outside the repository: {CREDENTIALS_ENV}="
-                         f"\"{cred.variable}={_origin(cred.endpoint)}\" (or {TRUSTED_CONFIG_ENV}=<a reviewed "
-                         "ftops.yaml, e.g. the base branch's>)")
+            refused = self._refused(label, cred.variable, cred.endpoint, "its key is" if cred.name == "key" else
+                                    f"its {cred.name} ({cred.variable}) is")
+            if refused is not None:
+                return refused
         values: dict[str, str] = {}
         for cred in credentials:
-            value = os.environ.get(cred.variable, "").strip()
-            if not value:
-                if cred.optional:
-                    continue
-                what = "an API key" if cred.name == "key" else f"its {cred.name}"
-                raise ConfigError(f"provider {pconf.name!r} needs {what}: set the {cred.variable} environment "
-                                  "variable", hint="or run `ftops plan --no-refresh`, which needs no credentials")
-            problem = key_problem(value)
-            if problem:
-                raise ConfigError(f"the value of {cred.variable} {problem} (the value is not shown)",
-                                  hint="copy the key again, without surrounding quotes or line breaks")
-            values[cred.name] = value
+            value = _value(label, cred.variable, "an API key" if cred.name == "key" else f"its {cred.name}",
+                           optional=cred.optional)
+            if value is not None:
+                values[cred.name] = value
         return Verdict(key=values.pop("key", None), credentials=values)
+
+    def check(self, label: str, variable: str | None, endpoint: str | None) -> Verdict:
+        """Whether the key in ``variable`` may be sent to ``endpoint`` (``label`` names it in messages): the rule
+        for any other endpoint a provider sends a key to (a ``serve`` URL)."""
+        if variable is None or endpoint is None:
+            return Verdict(key=None)  # a provider that sends no secret (the built-in emulator)
+        return self._refused(label, variable, endpoint, "its key is") or \
+            Verdict(key=_value(label, variable, "an API key", optional=False))
+
+    def _refused(self, label: str, variable: str, endpoint: str, what: str) -> Verdict | None:
+        if any(b.variable == variable and b.covers(endpoint) for b in self.bindings):
+            return None
+        return Verdict(None, refused=(
+            f"{label}: no trusted configuration binds {variable} to {_origin(endpoint)}, so {what} not sent there "
+            "and the provider is not contacted"),
+            hint=f"if that endpoint is yours, bind it outside the repository: {CREDENTIALS_ENV}="
+                 f"\"{variable}={_origin(endpoint)}\" (or {TRUSTED_CONFIG_ENV}=<a reviewed ftops.yaml, e.g. the "
+                 "base branch's>)")
+
+
+def _value(label: str, variable: str, what: str, *, optional: bool) -> str | None:
+    """The secret in ``variable``, checked (never shown); None when an optional one is not set."""
+    value = os.environ.get(variable, "").strip()
+    if not value:
+        if optional:
+            return None
+        raise ConfigError(f"{label} needs {what}: set the {variable} environment variable",
+                          hint="or run `ftops plan --no-refresh`, which needs no credentials")
+    problem = key_problem(value)
+    if problem:
+        raise ConfigError(f"the value of {variable} {problem} (the value is not shown)",
+                          hint="copy the key again, without surrounding quotes or line breaks")
+    return value
 
 
 def key_problem(value: str) -> str | None:

@@ -107,7 +107,8 @@ def validate() -> int:
     return EXIT_OK
 
 
-def _make_plan(ws, *, refresh: bool, prune: bool, targets: list[str], retry: list[str] | None = None):
+def _make_plan(ws, *, refresh: bool, prune: bool, targets: list[str], retry: list[str] | None = None,
+               accept: frozenset[str] = frozenset()):
     from ftops.workspace import ProviderPool, build_plan, observe
 
     unknown = sorted(set(targets) - {s.name for s in ws.specs} - set(ws.lock.entries))
@@ -128,7 +129,7 @@ def _make_plan(ws, *, refresh: bool, prune: bool, targets: list[str], retry: lis
             pool.close()
         raise
     plan = build_plan(ws, observed, prune=prune, targets=frozenset(targets), today=context.current.runtime.today(),
-                      retry=frozenset(retry or ()))
+                      retry=frozenset(retry or ()), accept=accept)
     return plan, pool
 
 
@@ -242,6 +243,8 @@ def apply(
     lock_timeout: float = typer.Option(0.0, "--lock-timeout", help="Wait this long for another apply to finish."),
     wait_timeout: Optional[float] = typer.Option(None, "--wait-timeout", help="Stop following jobs after this "
                                                  "many seconds (they keep running)."),
+    accept: Optional[List[str]] = typer.Option(None, "--accept", help="Pin this spec's candidate that its eval "
+                                               "gate held back (repeatable).", autocompletion=complete_spec_names),
 ) -> int:
     """Make the providers match the specs; record the resulting models in ftops.lock."""
     from ftops.apply import Applier, ApplyOptions, Interrupted
@@ -271,10 +274,14 @@ def apply(
                 raise PlanError("a saved plan already says which specs it covers and whether it prunes; "
                                 "drop --target/--prune, or make a new plan with them")
 
+            if accept:
+                raise PlanError("a saved plan already says what it pins; drop --accept, or make a new plan")
             saved = load_saved_plan(planfile, ws)
             prune, target = saved.prune, saved.targets
             retry = [a["spec"] for a in saved.document["actions"] if a["kind"] == "retry"]
-        the_plan, pool = _make_plan(ws, refresh=True, prune=prune, targets=target or [], retry=retry)
+        accepted = _accepted(ws, accept or [])
+        the_plan, pool = _make_plan(ws, refresh=True, prune=prune, targets=target or [], retry=retry,
+                                    accept=accepted)
         try:
             if planfile is not None:
                 saved.check_matches(the_plan)
@@ -293,13 +300,16 @@ def apply(
             rt = context.current.runtime
             from ftops.workspace import plan_options
 
+            from ftops.eval.applygate import EvalGate
             from ftops.progress import live_or_plain
 
             with live_or_plain(echo) as live:  # bars on a terminal; the plain lines elsewhere
+                say = live.say if live else echo
+                gate = EvalGate(ws, pool, accept=accepted, say=say) if any(s.eval for s in ws.specs) else None
                 opts = ApplyOptions(project=ws.project, wait=wait, poll_interval=rt.poll_interval,
-                                    timeout=wait_timeout, sleep=rt.sleep, now=rt.now,
-                                    say=live.say if live else echo, lease_wait=max(lock_timeout, 600.0),
-                                    plan_options=plan_options(ws), progress=live.job if live else None)
+                                    timeout=wait_timeout, sleep=rt.sleep, now=rt.now, say=say,
+                                    lease_wait=max(lock_timeout, 600.0), plan_options=plan_options(ws),
+                                    progress=live.job if live else None, gate=gate)
                 store = LockStore(ws.config.lockfile, ws.lock, deferred=True)
                 applier = Applier(the_plan, {s.name: s for s in ws.specs}, store, pool, opts)
                 try:
@@ -316,12 +326,27 @@ def apply(
     failed = [o for o in outcomes if not o.ok]
     in_flight = [o for o in outcomes if o.in_flight]
     deferred = [o for o in outcomes if o.deferred and o.ok]
-    done = len(outcomes) - len(failed) - len(in_flight) - len(deferred)
+    held = [o for o in outcomes if o.held]
+    done = len(outcomes) - len(failed) - len(in_flight) - len(deferred) - len(held)
     echo(f"\nApply finished: {done} done, {len(failed)} failed"
+         + (f", {len(held)} held back by an eval gate (the pin stayed; `ftops apply --accept NAME` pins it)"
+            if held else "")
          + (f", {len(in_flight)} job(s) still running (run `ftops apply` again to record them)" if in_flight
             else "")
          + (f", {len(deferred)} waiting for a parent" if deferred else "") + ".")
     return EXIT_ERROR if failed else EXIT_OK
+
+
+def _accepted(ws, names: list[str]) -> frozenset[str]:
+    """``--accept`` names, each a spec with a candidate its eval gate held back."""
+    for name in names:
+        entry = ws.lock.get(name)
+        if ws.spec(name) is None:
+            raise PlanError(f"--accept names no spec: {name}")
+        if entry is None or not entry.candidate:
+            raise PlanError(f"--accept {name}: it has no candidate held back by an eval gate",
+                            hint="`ftops plan` shows held-back candidates with their numbers")
+    return frozenset(names)
 
 
 def _interrupted(store, plan, outcomes) -> None:

@@ -17,6 +17,7 @@ from ftops.launch import KEY_CHARS
 
 if TYPE_CHECKING:
     from ftops.launch import LaunchKey
+    from ftops.providers.inference import Completion, CompletionRequest
 
 QUEUED = "queued"
 RUNNING = "running"
@@ -33,10 +34,10 @@ IN_FLIGHT = frozenset({QUEUED, RUNNING, PAUSED, CANCELLING, UNKNOWN})
 # Optional verbs a provider type may offer (``Capabilities.verbs``); the core asks before using one. The I/O of
 # each is below: cancel_job and delete_model on Provider; pause_job, resume_job, list_checkpoints, results and
 # job_of_model on their own Protocols (Pauses, Resumes, HasCheckpoints, HasMetrics, Imports); deploy on Deploys,
-# undeploy on Undeploys.
+# undeploy on Undeploys, complete on Completes.
 # "checkpoint_models": its checkpoints are models that can be called (a spec may pin one, ``pin:``).
 VERBS = ("cancel", "pause", "resume", "events", "checkpoints", "metrics", "delete_model", "deploy", "undeploy",
-         "checkpoint_models", "import")
+         "checkpoint_models", "import", "complete")
 # Training metrics in ftops's neutral names (``MetricRow.values``); a provider maps its own columns to these.
 METRICS = ("train_loss", "train_accuracy", "valid_loss", "valid_accuracy", "full_valid_loss",
            "full_valid_accuracy", "learning_rate", "epoch")
@@ -330,9 +331,21 @@ class Imports(Protocol):
         """The id this content has on the provider when ftops staged it there (its content-addressed name), looked
         up only, never uploaded; None when it is not there."""
         ...
+
+
 class Undeploys(Protocol):
     """What a provider whose ``capabilities.verbs`` has "undeploy" offers: remove a deployment ftops made (one the
     lockfile recorded as ``deploy``: ``{target, id, model, ...}``), so it stops serving and billing. Removing one
     that is already gone is done."""
 
     def undeploy(self, deployment: dict[str, Any]) -> None: ...
+
+
+class Completes(Protocol):
+    """What a provider whose ``capabilities.verbs`` has "complete" offers besides ``Provider``: calling a model
+    (evals). It goes to the provider's own trusted endpoint with its key (or to an endpoint of its own that trusted
+    configuration binds, such as a Ray cluster's ``serve`` URL); see ``ftops.providers.inference``."""
+
+    def complete(self, request: CompletionRequest) -> Completion:
+        """One answer of ``request.model``; retried as reads are (it creates nothing)."""
+        ...

@@ -122,6 +122,12 @@ class ProviderKind(ABC):
         own = [(self.key_env, self.default_base_url)] if self.key_env and self.default_base_url else []
         return own + list(self.own_bindings)
 
+    def side_endpoints(self, pconf: ProviderConfig) -> dict[str, tuple[str | None, str]]:
+        """Endpoints besides ``endpoint`` this provider's client may send a key to, by purpose: (key variable or
+        None, URL). Each needs its own trusted binding; one that has none is refused only when it is used (a Ray
+        cluster's ``serve`` URL for evals must not stop training)."""
+        return {}
+
     def config_problems(self, pconf: ProviderConfig) -> list[str]:
         """Problems with this provider's ftops.yaml block that the schema cannot express."""
         return []

@@ -86,6 +86,7 @@ def plan_document(plan: Plan, ws: Workspace) -> dict[str, Any]:
         "unchanged": list(plan.unchanged),
         "hidden": list(plan.hidden),
         "skipped": list(plan.skipped),
+        "evals": [view.to_dict() for view in plan.evals],
     }
 
 
@@ -101,7 +102,7 @@ def failed_document(error: Exception) -> dict[str, Any]:
         "has_changes": False, "has_errors": True, "counts": {kind: 0 for kind in ORDER}, "total_usd": None,
         "actions": [], "notices": [{"level": "error", "message": m, "spec": None, "date": None, "days_left": None}
                                    for m in messages],
-        "unchanged": [], "hidden": [], "skipped": [],
+        "unchanged": [], "hidden": [], "skipped": [], "evals": [],
     }
 
 

@@ -181,6 +181,12 @@ def render_markdown(plan: Plan, ws: Workspace, curves: dict[str, list[MetricRow]
     """Heading, notices, table and total always come first; notices, rows and details are cut to fit LIMIT.
     ``curves``: the training metrics of jobs that finished (job id -> rows), drawn in their spec's details."""
     heading, tail, family = _heading(plan, ws), _tail(plan), _family_graph(plan, ws)
+    if plan.evals:  # the numbers reviewers decide on: after the total, before the graph and the details
+        from ftops.eval.render import markdown_section
+
+        section = markdown_section(plan.evals)
+        tail = tail + "\n\n" + (section if len(section) < LIMIT // 4 else section[:LIMIT // 4] +
+                                 CUT_NOTE.format(n="some", what="eval rows"))
     notices = _fit([_notice(n) for n in plan.notices], LIMIT // 4, "notices", "\n")
     rows = _fit([_row(a) for a in plan.actions], LIMIT - len(heading + notices + tail + family), "actions", "\n",
                 HEADER)

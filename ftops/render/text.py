@@ -41,6 +41,10 @@ def render_text(plan: Plan, *, source: str, colour: bool = False) -> str:
             lines.append(f"      runs after: {', '.join(action.after)}")
     if plan.unchanged:
         lines.append(f"  unchanged: {', '.join(plan.unchanged)}")
+    if plan.evals:
+        from ftops.eval.render import text_section
+
+        lines += text_section(plan.evals)
     lines.append("")
     summary = f"Plan: {count_line(plan)}."
     if plan.total_usd is not None:

@@ -14,6 +14,7 @@ import pytest
 from ftops.cli.context import Runtime
 from ftops.providers.azure_openai.deployments import deployment_name
 from tests.azure.conftest import BASE, TOKEN
+from tests.conftest import TEST_KEY
 
 DEPLOY = {"name": "support", "sku": "standard", "capacity": 1}
 
@@ -46,6 +47,24 @@ def test_a_deploy_spec_is_trained_deployed_and_pins_the_deployment_name(az):
     assert entry["location"] == {"type": "azure-openai", "endpoint": az.emu.url, "account": "acct-ft"}
     again = az.run("plan", "--detailed-exitcode")
     assert again.rc == 0, again.all
+
+
+def test_inference_names_a_deployment_never_a_model(az):
+    """Azure's data plane takes a deployment's name as ``model``: the trained model's own name is not callable
+    (404 DeploymentNotFound, as Azure answers), the pinned deployment is (driven by the official SDK)."""
+    import openai
+
+    az.dataset("data/a.jsonl", 12)
+    az.spec("a", deploy=DEPLOY)
+    _applied(az, "--wait")
+    entry = az.entry("a")
+    client = openai.OpenAI(base_url=az.emu.url, api_key=TEST_KEY, max_retries=0)
+    messages = [{"role": "user", "content": "hello"}]
+    with pytest.raises(openai.NotFoundError) as refused:
+        client.chat.completions.create(model=entry["trained_model"], messages=messages)
+    assert refused.value.code == "DeploymentNotFound" and refused.value.response.headers.get("x-request-id")
+    answer = client.chat.completions.create(model=entry["model"], messages=messages)
+    assert answer.model == entry["trained_model"] and answer.choices[0].message.content
 
 
 def test_without_wait_the_pin_moves_once_the_deployment_is_provisioned(az):

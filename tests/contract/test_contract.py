@@ -154,3 +154,34 @@ def test_prune_deletes_the_model_of_a_removed_spec_but_never_a_protected_one(wor
     pruned = world.run("apply", "--auto-approve", "--prune")
     assert pruned.rc == 0, pruned.all
     assert len(world.core()["models"]) == 1 and world.lock()["models"] == {}
+
+
+def test_an_eval_gate_pins_a_classifier_that_beats_its_base_and_holds_back_a_worse_one(world):
+    from ftops.providers.registry import kind
+    from tests.eval import data
+
+    def spec(extra: int) -> None:
+        pairs = data.train_pairs()
+        data.write(world.root / "data" / "t.jsonl", data.rows(pairs + pairs[:extra]))
+        data.write(world.root / "data" / "v.jsonl", data.rows(data.held_out_pairs()))
+        world.spec("t", suffix="tickets", training_file="../data/t.jsonl", validation_file="../data/v.jsonl",
+                   eval={"metrics": ["accuracy"], "gate": ["accuracy >= 0.8", "accuracy > base",
+                                                           "accuracy >= pinned - 0.01"]})
+
+    spec(0)
+    applied = world.run("apply", "--auto-approve", "--wait")
+    needs_deploy = kind(world.harness.block("")["type"]).capabilities.needs_deploy
+    if needs_deploy and world.harness.api != "openai":  # the candidate or its base is not callable undeployed
+        assert applied.rc == 1 and world.model("t") is None, applied.all
+        assert "not deployed" in applied.out or "deployment for this resource does not exist" in applied.out
+        return
+    assert applied.rc == 0, applied.all
+    good = pinned(world, "t")
+    assert world.lock()["models"]["t"]["eval"]["metrics"]["accuracy"]["candidate"] >= 0.9
+    spec(2)
+    assert world.run("apply", "--auto-approve").rc == 0
+    world.admin("POST", f"jobs/{world.lock()['models']['t']['pending']['job_id']}/degrade", {"strength": 1.0})
+    held = world.run("apply", "--auto-approve", "--wait")
+    assert held.rc == 0 and "held back" in held.out, held.all
+    assert world.model("t") == good and world.lock()["models"]["t"]["candidate"]["model"] != good
+    assert world.run("plan", "--detailed-exitcode").rc == 0

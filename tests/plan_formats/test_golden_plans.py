@@ -67,6 +67,28 @@ def no_refresh(project, monkeypatch):
     monkeypatch.delenv(TEST_KEY_ENV)  # --no-refresh needs no credentials
 
 
+def held_back(project, monkeypatch):
+    """A ticket classifier with an eval gate is pinned; its replacement, made worse, is held back."""
+    from tests.eval import data
+
+    def spec(extra: int) -> None:
+        pairs = data.train_pairs()
+        data.write(project.root / "data" / "tickets.jsonl", data.rows(pairs + pairs[:extra]))
+        data.write(project.root / "data" / "held.jsonl", data.rows(data.held_out_pairs()))
+        project.spec("tickets", training_file="../data/tickets.jsonl", validation_file="../data/held.jsonl",
+                     eval={"metrics": ["accuracy", "macro_f1"], "gate": ["accuracy >= 0.8",
+                                                                       "accuracy >= pinned - 0.01"]})
+
+    spec(0)
+    assert project.run("apply", "--auto-approve", "--wait").rc == 0
+    spec(2)
+    assert project.run("apply", "--auto-approve").rc == 0
+    project.admin("POST", f"jobs/{project.lock()['models']['tickets']['pending']['job_id']}/degrade",
+                  {"strength": 1.0})
+    assert "held back" in project.run("apply", "--auto-approve", "--wait").out
+    add_bot(project, "bot", eval={"metrics": ["exact_match"]})  # a new spec: its eval runs in apply
+
+
 SCENARIOS = {  # scenario -> (extra plan args, action kinds, exit code)
     create: ((), ["create", "create"], 0),
     replace: ((), ["replace"], 0),
@@ -77,6 +99,7 @@ SCENARIOS = {  # scenario -> (extra plan args, action kinds, exit code)
     shutdown: ((), [], 0),
     no_refresh: (("--no-refresh",), ["create"], 0),
     record: ((), ["record"], 0),
+    held_back: ((), ["create"], 0),
 }
 FORMATS = {"text": "txt", "markdown": "md", "json": "json"}
 

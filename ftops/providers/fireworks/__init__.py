@@ -53,7 +53,7 @@ HYPERPARAMETERS = {
 CAPABILITIES = Capabilities(
     methods=("supervised", "dpo"), training_types=("lora",), hyperparameters=HYPERPARAMETERS,
     suffix=SuffixRule(max_length=SLUG_CHARS, charset="a-z0-9-"),
-    verbs=frozenset({"cancel", "resume", "delete_model", "deploy", "import"}),
+    verbs=frozenset({"cancel", "resume", "delete_model", "deploy", "import", "complete"}),
     idempotency="native", needs_deploy=True, seed=False, integrations=("wandb",), min_examples=3,
     default_epochs="1")
 # TrainingConfig's keys: a DPO job's provider_options with these names go under trainingConfig.

@@ -22,6 +22,7 @@ from ftops.providers.fireworks import (BASE_ACCOUNT, COLLECTIONS, ID_PARAMS, att
 from ftops.providers.fireworks.answers import parse_deployment, parse_job, parse_model
 from ftops.providers.fireworks.datasets import SIMPLE_UPLOAD_LIMIT, Stager
 from ftops.providers.http import HttpClient, RetryPolicy
+from ftops.providers.inference import Completion, CompletionRequest, complete
 from ftops.providers.once import create_once
 
 log = logging.getLogger("ftops.provider")
@@ -268,3 +269,9 @@ class FireworksClient:
 
         return create_once(send, lambda: self._deployed(model, deployment), policy=self.http.policy,
                            what=f"deploying {model} to {deployment}", settle=self.settle_seconds)
+
+    # -- inference (the "complete" verb: evals) -----------------------------------------------------------
+    def complete(self, request: CompletionRequest) -> Completion:
+        """Fireworks' OpenAI-compatible inference, ``<base_url>/inference/v1/chat/completions``: the same origin
+        and key as the control plane. A fine-tune answers only once deployed (call the pinned ``model#deployment``)."""
+        return complete(self.http, self.name, request, prefix="inference/v1/")

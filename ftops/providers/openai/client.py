@@ -21,6 +21,7 @@ from ftops.providers.answers import MalformedAnswer, ident, items, mapping, num,
 from ftops.providers.base import (JobError, Marker, MetricRow, RemoteCheckpoint, RemoteEvent, RemoteFile,
                                   RemoteJob, RemoteModel, TrainingRequest)
 from ftops.providers.http import HttpClient, RetryPolicy
+from ftops.providers.inference import Completion, CompletionRequest, complete
 from ftops.providers.once import create_once
 from ftops.providers.openai import META_FINGERPRINT, META_PROJECT, META_SPEC
 
@@ -414,3 +415,8 @@ class OpenAIClient:
             self.http.json("DELETE", f"models/{model_id}")
         except NotFoundError:  # already gone (a retry after a lost answer, or deleted elsewhere): the goal holds
             log.info("model %s was already deleted", model_id)
+
+    # -- inference (the "complete" verb: evals) -----------------------------------------------------------
+    def complete(self, request: CompletionRequest) -> Completion:
+        """``POST chat/completions`` (or the legacy ``completions``) on the same endpoint, with the same key."""
+        return complete(self.http, self.name, request)

@@ -24,6 +24,7 @@ from ftops.providers import base
 from ftops.providers.answers import MalformedAnswer, obj, text
 from ftops.providers.base import MetricRow, RemoteEvent, RemoteFile, RemoteJob, RemoteModel, TrainingRequest
 from ftops.providers.http import HttpClient, RetryPolicy
+from ftops.providers.inference import Completion, CompletionRequest, complete
 from ftops.providers.once import create_once
 from ftops.providers.ray import package as packages
 from ftops.providers.ray.settings import RaySettings
@@ -42,7 +43,8 @@ class RayClient:
     settle_seconds = 1.0  # Ray answers a submit once the job is recorded: a GET right after it finds it
 
     def __init__(self, name: str, kind: Any, settings: RaySettings, root: Path, headers: dict[str, str], *,
-                 secrets: tuple = (), pconf: Any = None, transport: Any = None, policy: RetryPolicy | None = None):
+                 secrets: tuple = (), pconf: Any = None, transport: Any = None, policy: RetryPolicy | None = None,
+                 side: dict[str, Any] | None = None):
         self.name = name
         self.kind = kind
         self.type = kind.type
@@ -54,9 +56,33 @@ class RayClient:
         self._trainer: str | None = None
         self._trainer_lock = threading.Lock()
         self._unchecked_said = False
+        self._serve_verdict = (side or {}).get("serve")
+        self._serve_args = dict(pconf=pconf, transport=transport, policy=policy)
+        self._serve: HttpClient | None = None
 
     def close(self) -> None:
         self.http.close()
+        if self._serve is not None:
+            self._serve.close()
+
+    # -- inference (the "complete" verb, with serve: configured) -----------------------------------------
+    def complete(self, request: CompletionRequest) -> Completion:
+        """The cluster's OpenAI-compatible server (``serve.url``), with its own key where trusted configuration
+        binds one; the pinned artifact is called by the name ``serve.model`` makes of it."""
+        serve = self.settings.serve
+        if serve is None:
+            raise ConfigError(f"provider {self.name!r} has no serve: URL, so its models cannot be called",
+                              hint="add serve: {url: http://HOST:PORT/v1} (an OpenAI-compatible server such as "
+                                   "vLLM serving the trained adapters) to its block in ftops.yaml")
+        verdict = self._serve_verdict
+        if verdict is not None and verdict.refused:
+            raise ConfigError(verdict.refused, hint=verdict.hint)
+        if self._serve is None:
+            key = verdict.key if verdict is not None else None
+            self._serve = HttpClient.for_provider(f"{self.name} (serve)", serve.url,
+                                                  {"authorization": f"Bearer {key}"} if key else {},
+                                                  secrets=(key,), **self._serve_args)
+        return complete(self._serve, self.name, replace(request, model=serve.model_name(request.model)))
 
     # -- packages ----------------------------------------------------------------------------------------
     def _package_exists(self, name: str) -> bool:

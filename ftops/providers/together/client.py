@@ -25,6 +25,7 @@ from ftops.providers.answers import MalformedAnswer, ident, items, mapping, num,
 from ftops.providers.base import (JobError, Marker, MetricRow, RemoteCheckpoint, RemoteEvent, RemoteFile,
                                   RemoteJob, RemoteModel, TrainingRequest)
 from ftops.providers.http import HttpClient, RetryPolicy
+from ftops.providers.inference import Completion, CompletionRequest, complete
 from ftops.providers.once import create_once
 from ftops.providers.openai.client import upload_name
 from ftops.providers.together import key_in_suffix
@@ -393,6 +394,11 @@ class TogetherClient:
             self.http.json("DELETE", f"fine-tunes/{job.id}")
         except NotFoundError:
             log.info("model %s was already deleted", model_id)
+
+    # -- inference (the "complete" verb: evals) -----------------------------------------------------------
+    def complete(self, request: CompletionRequest) -> Completion:
+        """Together's OpenAI-compatible ``chat/completions`` (``logprobs`` as a count) on the same endpoint."""
+        return complete(self.http, self.name, request, style="together")
 
 
 __all__ = ["MalformedAnswer", "STATUS_MAP", "TogetherClient", "parse_job"]

@@ -4,7 +4,9 @@ token) and, under the same origin, Azure Resource Manager's deployments of the r
 
 Where Azure differs from OpenAI: its own model table (``tables/azure.yaml``: the base models Azure fine-tunes and
 the day it stops serving their fine-tunes); fine-tuned models are named ``<base>.ft-<32 hex>[-<suffix>]``; a model
-a deployment serves cannot be deleted (400, the deployment named). Errors carry a string ``code`` always, so one
+a deployment serves cannot be deleted (400, the deployment named); inference (``chat/completions``,
+``completions``) takes the name of a deployment as its ``model``, never a model's name, and answers 404
+``DeploymentNotFound`` until that deployment has succeeded. Errors carry a string ``code`` always, so one
 envelope is both OpenAI's ``ErrorResponse`` and ARM's ``{"error": {"code", "message"}}``.
 """
 
@@ -16,12 +18,13 @@ from typing import Any
 
 from werkzeug.routing import Rule
 
-from ftops.emulator import jobs
+from ftops.emulator import inference, jobs
 from ftops.emulator.apierror import ApiError
 from ftops.emulator.dialects import Dialect, bearer_key
 from ftops.emulator.dialects import openai as openai_dialect
 from ftops.emulator.dialects.azure import deployments
-from ftops.emulator.dialects.openai import job_request, jobs_api, models_api
+from ftops.emulator.dialects.openai import inference_api, job_request, jobs_api, models_api
+from ftops.emulator.inference import Prompt
 from ftops.emulator.httpio import Request
 from ftops.emulator.router import Route, route
 from ftops.emulator.state import Tx
@@ -51,7 +54,34 @@ def delete_model(tx: Tx, req: Request) -> dict:
     return models_api.delete(tx, req)
 
 
-OVERRIDES = {("POST", "/v1/fine_tuning/jobs"): create_job, ("DELETE", "/v1/models/<path:id>"): delete_model}
+def deployed_model(tx: Tx, name: str) -> str:
+    """The model a succeeded deployment called ``name`` serves (the data plane's ``model`` names a deployment)."""
+    for record in deployments.records(tx).values():
+        if record["name"].lower() == name.lower() and deployments.state(record, tx.now) == "Succeeded":
+            return record["model"]
+    raise ApiError(404, "The API deployment for this resource does not exist. If you created the deployment within "
+                        "the last 5 minutes, please wait a moment and try again.", param="model",
+                   code="DeploymentNotFound")
+
+
+def chat(tx: Tx, req: Request) -> dict:
+    body = req.json()
+    model = deployed_model(tx, inference.model_of(body))
+    sampling = inference_api.chat_sampling(body)
+    found = inference.run(tx, model, Prompt(messages=inference.messages_of(body)), sampling, legacy=False)
+    return inference_api.chat_body(tx, found, sampling)
+
+
+def completions(tx: Tx, req: Request) -> dict:
+    body = req.json()
+    model, prompt = deployed_model(tx, inference.model_of(body)), inference.prompt_of(body)
+    sampling = inference_api.completion_sampling(body)
+    found = inference.run(tx, model, Prompt(text=prompt), sampling, legacy=True)
+    return inference_api.completion_body(tx, found, sampling, prompt)
+
+
+OVERRIDES = {("POST", "/v1/fine_tuning/jobs"): create_job, ("DELETE", "/v1/models/<path:id>"): delete_model,
+             ("POST", "/v1/chat/completions"): chat, ("POST", "/v1/completions"): completions}
 
 
 def rules() -> list[Rule]:

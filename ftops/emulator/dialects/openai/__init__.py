@@ -1,6 +1,6 @@
 """OpenAI's fine-tuning API (files, uploads, jobs with pause/resume/events/checkpoints, checkpoint permissions,
-model limits, models) under ``/v1``, with its error envelope and Bearer auth (Azure OpenAI's ``api-key`` header
-too)."""
+model limits, models) and its inference (``/v1/chat/completions``, ``/v1/completions``: ``inference_api``) under
+``/v1``, with its error envelope and Bearer auth (Azure OpenAI's ``api-key`` header too)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any
 
 from ftops.emulator.apierror import ApiError
 from ftops.emulator.dialects import Dialect, bearer_key
-from ftops.emulator.dialects.openai import files, jobs_api, models_api, permissions, uploads
+from ftops.emulator.dialects.openai import files, inference_api, jobs_api, models_api, permissions, uploads
 from ftops.emulator.httpio import MB
 from ftops.emulator.router import route
 from ftops.emulator.state import Tx
@@ -46,6 +46,8 @@ def rules():
         route("GET", "/v1/models", models_api.list_models),
         route("GET", "/v1/models/<path:id>", models_api.retrieve),
         route("DELETE", "/v1/models/<path:id>", models_api.delete),
+        route("POST", "/v1/chat/completions", inference_api.chat),
+        route("POST", "/v1/completions", inference_api.completions),
     ]
 
 
