@@ -25,6 +25,9 @@ from ftops.emulator.httpio import JSON_LIMIT, Reply, Request, read_body, receive
 from ftops.emulator.router import Router
 from ftops.emulator.spool import Spool
 from ftops.emulator.state import Store
+from ftops.emulator.validation import Unvalidated
+
+MAX_VALIDATION_ROUNDS = 16  # files one request may have to wait for (each checked once, then remembered)
 
 
 class EmulatorHTTPServer(ThreadingHTTPServer):
@@ -135,10 +138,15 @@ class Handler(BaseHTTPRequestHandler):
             raise route_error
         req = Request(self.command, path, params, parse_qs(url.query, keep_blank_values=True), self.headers, body,
                       form=form, upload=upload, spools=spools)
-        with store.transaction() as tx:
-            jobs.sync(tx)
-            result = route.handler(tx, req)
-        return result, fault == "drop_after"
+        for _ in range(MAX_VALIDATION_ROUNDS):
+            try:
+                with store.transaction() as tx:
+                    jobs.sync(tx)
+                    result = route.handler(tx, req)
+                return result, fault == "drop_after"
+            except Unvalidated as pending:  # rolled back; check the file without the lock, then again
+                pending.work()
+        raise ApiError(503, "The server is busy validating files; try again.")
 
     def _match(self, path: str):
         try:

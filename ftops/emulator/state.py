@@ -25,6 +25,7 @@ from ftops.emulator import spool
 from ftops.emulator.apierror import ApiError
 from ftops.emulator.config import EmulatorConfig
 from ftops.emulator.spool import Content, Spool
+from ftops.emulator.validation import Validations
 
 
 def _empty() -> dict:
@@ -82,6 +83,7 @@ class Store:
         self._tlock = threading.Lock()
         self._data: dict = _empty()
         self._stamp: tuple | None = None
+        self.validations = Validations()  # file checks done by this process (ftops/emulator/validation.py)
 
     def blob_path(self, blob_id: str) -> Path:
         return self.root / "blobs" / blob_id

@@ -1,5 +1,6 @@
-"""Uploads are received to disk as they arrive: the bytes stored are exactly the bytes sent (whatever they contain,
-however they are framed), and nothing received is left behind."""
+"""Uploads are received to disk as they arrive and each file is validated once: the bytes stored are exactly the
+bytes sent (whatever they contain, however they are framed), nothing received is left behind, and a second job
+on a file reads the first one's validation instead of the file."""
 
 from __future__ import annotations
 
@@ -68,3 +69,39 @@ def test_refused_and_malformed_uploads_leave_no_received_files(emu, raw):
     assert malformed.status_code == 400 and "boundary" in malformed.json()["error"]["message"]
     assert raw.get("/files").json()["data"] == []  # and the connection still works
     assert _leftovers(emu) == []
+
+
+def test_two_jobs_on_one_file_read_it_once_to_validate(emu, raw, admin):
+    train = raw.post("/files", files={"file": ("t.jsonl", jsonl(chat_rows(40)))},
+                     data={"purpose": "fine-tune"}).json()["id"]
+    first = raw.post("/fine_tuning/jobs", json={"model": "gpt-4o-mini", "training_file": train}).json()
+    admin.advance(20)  # past the first job's validation
+    second = raw.post("/fine_tuning/jobs", json={"model": "gpt-4o-mini", "training_file": train,
+                                                 "suffix": "again"}).json()
+    admin.advance(20)
+    jobs = {j["id"]: j for j in admin.state()["jobs"]}
+    assert jobs[first["id"]]["status"] in ("queued", "running") and jobs[second["id"]]["status"] in ("queued",
+                                                                                                    "running")
+    assert admin.state()["core"]["validations"]["files_read"] == 1
+    admin.advance(100)
+    done = {j["id"]: j for j in admin.state()["jobs"]}
+    assert done[first["id"]]["trained_tokens"] == done[second["id"]]["trained_tokens"] > 0
+    assert admin.state()["core"]["validations"]["files_read"] == 1
+
+
+def test_a_validation_file_that_shares_examples_still_fails_the_job_when_its_training_file_was_read_before(raw,
+                                                                                                          admin):
+    rows = chat_rows(30)
+    train = raw.post("/files", files={"file": ("t.jsonl", jsonl(rows))}, data={"purpose": "fine-tune"}).json()["id"]
+    valid = raw.post("/files", files={"file": ("v.jsonl", jsonl(chat_rows(3, "v") + rows[7:9]))},
+                     data={"purpose": "fine-tune"}).json()["id"]
+    alone = raw.post("/fine_tuning/jobs", json={"model": "gpt-4o-mini", "training_file": train}).json()
+    admin.advance(20)
+    paired = raw.post("/fine_tuning/jobs", json={"model": "gpt-4o-mini", "training_file": train,
+                                                 "validation_file": valid}).json()
+    admin.advance(20)
+    assert admin.job(alone["id"])["status"] != "failed"
+    failed = admin.job(paired["id"])
+    assert failed["status"] == "failed" and failed["error"]["param"] == "validation_file"
+    assert "shares 2 example(s)" in failed["error"]["message"] and "validation line 4" in failed["error"]["message"]
+    assert admin.state()["core"]["validations"]["files_read"] == 3  # training; validation, training for the overlap
