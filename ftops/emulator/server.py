@@ -27,7 +27,7 @@ from ftops.emulator.spool import Spool
 from ftops.emulator.state import Store
 from ftops.emulator.validation import Unvalidated
 
-MAX_VALIDATION_ROUNDS = 16  # files one request may have to wait for (each checked once, then remembered)
+MAX_VALIDATION_ROUNDS = 1000  # checks one request may wait for (one per round; each runs once, then is kept)
 
 
 class EmulatorHTTPServer(ThreadingHTTPServer):

@@ -105,3 +105,14 @@ def test_a_validation_file_that_shares_examples_still_fails_the_job_when_its_tra
     assert failed["status"] == "failed" and failed["error"]["param"] == "validation_file"
     assert "shares 2 example(s)" in failed["error"]["message"] and "validation line 4" in failed["error"]["message"]
     assert admin.state()["core"]["validations"]["files_read"] == 3  # training; validation, training for the overlap
+
+
+def test_jobs_on_many_files_due_at_once_are_all_validated_by_one_request(raw, admin):
+    ids = []
+    for n in range(24):
+        train = raw.post("/files", files={"file": (f"t{n}.jsonl", jsonl(chat_rows(10, f"f{n}")))},
+                         data={"purpose": "fine-tune"}).json()["id"]
+        ids.append(raw.post("/fine_tuning/jobs", json={"model": "gpt-4o-mini", "training_file": train}).json()["id"])
+    admin.advance(20)  # every job is past its validation time in this one request
+    assert {admin.job(i)["status"] for i in ids} == {"queued"}
+    assert admin.state()["core"]["validations"]["files_read"] == 24

@@ -17,7 +17,7 @@ from ftops.emulator.httpio import MB, Reply, Request, parse_multipart
 from ftops.emulator.spool import Spool, sha256_of, size_of
 from ftops.emulator.state import Tx, new_id
 
-MAX_FILE_BYTES = 512 * MB  # Together takes up to 100 GB; the emulator holds files in memory
+MAX_FILE_BYTES = 512 * MB  # Together takes up to 100 GB; the emulator stops at 512 MB
 PURPOSES = ("fine-tune", "eval", "eval-sample", "eval-output", "eval-summary", "batch-generated", "batch-api")
 FILE_TYPES = ("csv", "jsonl", "parquet")
 UPLOAD_PATH = "/together-uploads"  # where the redirect flow's presigned PUT goes (outside /v1: no API key)
