@@ -6,8 +6,8 @@ needs at two file sizes; optionally the CPU split of a multi-spec apply. All fig
 
     .venv/bin/python benchmarks/upload_io.py --size-mib 1024 [--repeat 3] [--staging-mib 32,128] [--apply-specs 0]
 
-* wall: the client process's time for the upload (imports excluded); peak RSS: its VmHWM (imports included, as a
-  user pays them); emulator peak RSS: the server's VmHWM over the upload (reset before it with clear_refs). The SDK
+* wall: the client process's time for the upload (imports excluded), cpu: its CPU seconds over that time; peak
+  RSS: its VmHWM (imports included, as a user pays them); emulator peak RSS: the server's VmHWM over the upload (reset before it with clear_refs). The SDK
   and ftops take turns ``--repeat`` times; the medians are compared. (Below 512 MiB ftops sends the file in one
   POST /files, as it would for a user; the SDK's helper always uses the Uploads API.)
 * validation: emulator CPU seconds (user + system, every thread) and peak RSS from a job's create until it is
@@ -115,16 +115,21 @@ DIALECT = {"openai-files": "openai", "openai-uploads": "openai", "together": "to
            "fireworks-upload": "fireworks", "fireworks-signed": "fireworks", "ray": None}
 
 
+def own_cpu_s() -> float:
+    used = resource.getrusage(resource.RUSAGE_SELF)
+    return used.ru_utime + used.ru_stime
+
+
 def child(who: str, url: str, file: Path, sha256: str) -> dict[str, Any]:
     if who == "sdk":
         from openai import OpenAI
 
         client = OpenAI(base_url=url, api_key="bench", max_retries=0, timeout=600)
-        started = time.perf_counter()
+        cpu, started = own_cpu_s(), time.perf_counter()
         upload = client.uploads.upload_file_chunked(file=file, mime_type="application/jsonl", purpose="fine-tune")
-        wall = time.perf_counter() - started
+        wall, cpu = time.perf_counter() - started, own_cpu_s() - cpu
         assert upload.file is not None, upload
-        return {"wall_s": wall, "peak_rss_mib": peak_rss_mib(os.getpid()), "file_id": upload.file.id,
+        return {"wall_s": wall, "cpu_s": cpu, "peak_rss_mib": peak_rss_mib(os.getpid()), "file_id": upload.file.id,
                 "bytes": upload.file.bytes}
     from ftops.config import ProviderConfig
     from ftops.providers.registry import kind
@@ -135,12 +140,12 @@ def child(who: str, url: str, file: Path, sha256: str) -> dict[str, Any]:
     provider = kind(type_).open(ProviderConfig("bench", type_, options), None, key="bench", **kwargs)
     before = current_rss_mib()
     reset_peak(os.getpid())
-    started = time.perf_counter()
+    cpu, started = own_cpu_s(), time.perf_counter()
     remote = provider.stage_file(file, sha256=sha256)
-    wall = time.perf_counter() - started
+    wall, cpu = time.perf_counter() - started, own_cpu_s() - cpu
     provider.close()
-    return {"wall_s": wall, "peak_rss_mib": peak_rss_mib(os.getpid()), "file_id": remote.id, "bytes": remote.bytes,
-            "rss_before_mib": before}
+    return {"wall_s": wall, "cpu_s": cpu, "peak_rss_mib": peak_rss_mib(os.getpid()), "file_id": remote.id,
+            "bytes": remote.bytes, "rss_before_mib": before}
 
 
 def run_child(who: str, url: str, file: Path, sha256: str) -> dict[str, Any]:
@@ -190,6 +195,7 @@ def compare(tmp: Path, file: Path, sha256: str, repeat: int) -> tuple[dict[str, 
     for who, results in runs.items():
         summary[who] = {"wall_s": round(statistics.median(r["wall_s"] for r in results), 3),
                         "wall_s_each": [round(r["wall_s"], 3) for r in results],
+                        "cpu_s": round(statistics.median(r["cpu_s"] for r in results), 3),
                         "peak_rss_mib": round(max(r["peak_rss_mib"] for r in results), 1),
                         "emulator_peak_rss_mib": round(max(r["emulator_peak_rss_mib"] for r in results), 1),
                         "emulator_cpu_s": round(statistics.median(r["emulator_cpu_s"] for r in results), 2),
