@@ -191,18 +191,24 @@ def plan(
     return EXIT_OK
 
 
-def _confirm(auto_approve: bool) -> None:
-    if auto_approve:
+def _confirm(auto_approve: bool, saved: bool) -> None:
+    """Ask before applying, unless told not to. A saved plan is applied without asking: it was reviewed when it
+    was saved, and apply refuses it when it no longer matches (as `terraform apply PLANFILE` does)."""
+    if auto_approve or saved:
         return
     if not sys.stdin.isatty():
         raise PlanError("refusing to apply without --auto-approve: there is no terminal to confirm on")
     if not typer.confirm("Apply these changes?", default=False):
+        echo("Apply cancelled.", err=True)
         raise typer.Exit(EXIT_ERROR)
 
 
 def apply(
-    planfile: Optional[Path] = typer.Argument(None, help="A plan saved with `ftops plan --out FILE`."),
-    auto_approve: bool = typer.Option(False, "--auto-approve", "-y", help="Do not ask for confirmation."),
+    planfile: Optional[Path] = typer.Argument(None, help="A plan saved with `ftops plan --out FILE`: applied "
+                                              "without asking (saving it after review was the approval), and "
+                                              "refused when it no longer matches."),
+    auto_approve: bool = typer.Option(False, "--auto-approve", "-y", help="Do not ask for confirmation (needed "
+                                      "without a terminal, unless a saved plan is given)."),
     wait: bool = typer.Option(False, "--wait", help="Follow jobs until they finish and record their models."),
     prune: bool = typer.Option(False, "--prune", help="Delete models of removed specs (never protected ones)."),
     target: Optional[List[str]] = typer.Option(None, "--target", "-t", help="Only these specs (repeatable).",
@@ -256,7 +262,7 @@ def apply(
             if not the_plan.has_changes:
                 echo("Nothing to do.")
                 return EXIT_OK
-            _confirm(auto_approve)
+            _confirm(auto_approve, saved=planfile is not None)
             rt = context.current.runtime
             from ftops.workspace import plan_options
 

@@ -8,7 +8,7 @@ import yaml
 
 import ftops
 from ftops.cli.context import Runtime
-from tests.conftest import TEST_KEY, bind_key
+from tests.conftest import TEST_KEY, Terminal, bind_key
 
 
 def two_specs(project):
@@ -247,6 +247,16 @@ def test_apply_without_a_terminal_needs_auto_approve(project, no_terminal):
     result = project.run("apply")
     assert result.rc == 1 and "--auto-approve" in result.err
     assert project.jobs() == []
+
+
+def test_answering_no_at_the_confirmation_cancels_saying_so_and_exits_1(project, monkeypatch):
+    project.dataset("data/alpha.jsonl", 12)
+    project.spec("alpha")
+    monkeypatch.setattr("sys.stdin", Terminal("n\n"))
+    result = project.run("apply")
+    assert result.rc == 1 and "Apply these changes?" in result.out
+    assert result.err.strip().splitlines()[-1] == "Apply cancelled."
+    assert project.jobs() == [] and not (project.root / "ftops.lock").exists()
 
 
 def test_target_limits_the_plan_and_apply(project):
