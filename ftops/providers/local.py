@@ -24,7 +24,9 @@ class LocalKind(ProviderKind):
                        "description": "Probability that a request gets an injected fault (rehearsals)."},
         "fault_kinds": {"type": "array", "items": {"enum": ["429", "500", "503", "drop", "slow", "drop_after",
                                                             429, 500, 503]},
-                        "description": "Which faults to inject: 429, 500, 503, drop, slow, drop_after."},
+                        "description": "Which faults to inject, a list: [429, 500, drop] (status codes as numbers "
+                                       "or strings; drop closes the connection, slow answers after 1-2 s, drop_after "
+                                       "performs the request and then closes it); default all of them."},
         "seed": {"type": "integer", "description": "Seed for fault decisions."},
         "training_cutoff": {"type": "string", "format": "date",
                             "description": "Refuse new jobs after this day (rehearse OpenAI's 2027-01-06 cut-off)."},
