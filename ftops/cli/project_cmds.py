@@ -327,8 +327,17 @@ def status(json_out: bool = typer.Option(False, "--json", help="Machine-readable
             echo(f"    pending: job {row['pending'].get('job_id') or '(not started)'} {row['pending'].get('status')}")
         for label in ("model_shutdown_date", "base_model_shutdown_date"):
             if row.get(label):
-                echo(f"    {label.replace('_', ' ')}: {row[label]} ({row[label.replace('date', 'days_left')]} days left)")
+                echo(f"    {label.replace('_', ' ')}: {row[label]}{_when(row[label.replace('date', 'days_left')])}")
     return EXIT_OK
+
+
+def _when(days: int | None) -> str:
+    """A shutdown date's distance from today, in words."""
+    if days is None:
+        return ""
+    if days < 0:
+        return f" (shut down {-days} day{'s' if days < -1 else ''} ago)"
+    return " (shuts down today)" if days == 0 else f" ({days} day{'s' if days > 1 else ''} left)"
 
 
 def output(name: Optional[str] = typer.Argument(None, help="A spec name; all models when omitted.",
