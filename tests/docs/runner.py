@@ -10,8 +10,8 @@ and ``specs/``, the built-in ``local`` provider), as a reader following it from 
 writes are there for the next. Every block starts in the project's root; within a block, commands share the
 shell's directory and exported variables. Commands run with bash, the test environment's ``ftops`` first on PATH,
 a temporary HOME, no provider key and no ``FTOPS_*`` variable except a short ``FTOPS_POLL_INTERVAL``; stdin is not
-a terminal (as in CI). A command must exit 0: to show a failure, show its exit code (``ftops plan
---detailed-exitcode; echo "exit $?"``).
+a terminal (as in CI); what a command leaves running in the background is stopped when it returns. A command must
+exit 0: to show a failure, show its exit code (``ftops plan --detailed-exitcode; echo "exit $?"``).
 
 Shown output is compared loosely: every shown line must appear in the real output (stdout and stderr as a terminal
 interleaves them), in the shown order, as a whole line; ``...`` inside a line matches any text, a line that is only
