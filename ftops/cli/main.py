@@ -70,10 +70,15 @@ def _register() -> None:
         return
     _registered.append(True)
     # Imported here so that `import ftops` stays light; the order below is the order in --help.
-    from ftops.cli import completion_cmd, data_cmd, emulator_cmd, graph_cmd, init_cmd, migrate_cmd, project_cmds
+    from ftops.cli import (completion_cmd, data_cmd, emulator_cmd, eval_cmd, graph_cmd, import_cmd, init_cmd,
+                           job_cmds, migrate_cmd, project_cmds, results_cmd)
 
     app.command()(init_cmd.init)
     project_cmds.register(app)
+    job_cmds.register(app)
+    app.command()(results_cmd.results)
+    app.command(name="eval")(eval_cmd.eval_command)
+    app.command(name="import")(import_cmd.import_)
     app.command()(migrate_cmd.migrate)
     app.command()(graph_cmd.graph)
     app.add_typer(data_cmd.app, name="data")

@@ -43,6 +43,10 @@ def render_text(plan: Plan, *, source: str, colour: bool = False) -> str:
         lines.append(f"  unchanged: {', '.join(plan.unchanged)}")
     if plan.hidden:
         lines.append(f"  {hidden_text(plan)}")
+    if plan.evals:
+        from ftops.eval.render import text_section
+
+        lines += text_section(plan.evals)
     lines.append("")
     summary = f"Plan: {count_line(plan)}."
     if plan.total_usd is not None:

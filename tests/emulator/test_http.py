@@ -137,9 +137,9 @@ def test_chunked_request_bodies_are_read(raw):
     assert response.status_code == 200 and response.json()["bytes"] == 3
 
 
-def test_empty_file_list_has_null_cursors(raw):
+def test_empty_file_list_has_string_cursors_as_the_schema_requires(raw):
     body = raw.get("/files").json()
-    assert body == {"object": "list", "data": [], "has_more": False, "first_id": None, "last_id": None}
+    assert body == {"object": "list", "data": [], "has_more": False, "first_id": "", "last_id": ""}
     openapi.validate("ListFilesResponse", body)
 
 

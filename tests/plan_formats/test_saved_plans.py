@@ -182,7 +182,7 @@ def test_saved_plan_is_refused_when_the_job_it_adopts_was_replaced(project):
     assert [(a["kind"], a["job_id"]) for a in _saved(other)["actions"]] == [("adopt", first)]
     httpx.post(f"{project.emu.url}/fine_tuning/jobs/{first}/cancel",
                headers={"Authorization": f"Bearer {TEST_KEY}"}).raise_for_status()
-    assert project.run("apply", "--auto-approve").rc == 0  # the first checkout retries: job 2
+    assert project.run("apply", "--auto-approve", "--retry", "bot").rc == 0  # the first checkout retries: job 2
     (second,) = [job["id"] for job in project.jobs() if job["id"] != first]
 
     result = other.run("apply", at(other), "--auto-approve")

@@ -31,7 +31,8 @@ HYPERPARAMETERS = {
 CAPABILITIES = Capabilities(
     methods=("supervised", "dpo", "reinforcement"), hyperparameters=HYPERPARAMETERS,
     suffix=SuffixRule(max_length=64, normalise_spaces=True),
-    verbs=frozenset({"cancel", "pause", "resume", "events", "checkpoints", "delete_model"}),
+    verbs=frozenset({"cancel", "pause", "resume", "events", "checkpoints", "metrics", "delete_model",
+                     "checkpoint_models", "import", "complete"}),
     idempotency="lookup", integrations=("wandb",), min_examples=10, default_epochs="auto")
 
 
