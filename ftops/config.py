@@ -45,10 +45,13 @@ class ProjectConfig:
     allow_paths: tuple[Path, ...]
     warn_days: int
     config_file: Path | None
+    cache_dir: Path | None = None  # where checked results may be cached (.ftops/); None: they are not trusted
+    cache_committed: bool = False  # .ftops/ was refused as a cache because git tracks files in it
 
     @property
     def state_dir(self) -> Path:
         return self.root / ".ftops"
+
 
     def rel(self, path: Path) -> str:
         """A path as shown to users and stored in the lockfile: relative to the root, POSIX separators."""
@@ -56,6 +59,20 @@ class ProjectConfig:
             return Path(os.path.relpath(path, self.root)).as_posix()
         except ValueError:
             return path.as_posix()
+
+
+def committed_state(root: Path) -> bool:
+    """Whether git tracks files in ``root/.ftops``. Its cached results (dataset reports, file hashes, validated
+    documents) are then not trusted: a pull request could commit "results" that lie about its datasets or specs,
+    so everything is checked from scratch (and the plan says why)."""
+    if not (root / ".ftops").is_dir():
+        return False
+    try:
+        tracked = subprocess.run(["git", "-C", str(root), "ls-files", "-z", "--", ".ftops"], capture_output=True,
+                                 timeout=10, check=False).stdout
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return bool(tracked.strip(b"\0"))
 
 
 def find_root(start: Path) -> Path:
@@ -67,7 +84,7 @@ def find_root(start: Path) -> Path:
     return start
 
 
-def _document(path: Path, display: str) -> Document | None:
+def _document(path: Path, display: str, cache: Path | None = None) -> Document | None:
     docs = load_documents(read_text(path, display), display)
     if len(docs) > 1:
         raise ConfigError(f"{display} must hold one YAML document, found {len(docs)}")
@@ -79,7 +96,9 @@ def _document(path: Path, display: str) -> Document | None:
                         key=f"providers.{name}.{key}")
                 for name, raw in ((doc.data.get("providers") or {}).items() if isinstance(doc.data, dict) else ())
                 if isinstance(raw, dict) for key, instead in REMOVED_OPTIONS.items() if key in raw]
-    problems += schema.validate(doc, "config")
+    memo = schema.Memo(cache)
+    problems += schema.validate(doc, "config", memo)
+    memo.save()
     problems += [Problem("must be a finite number (not .nan or .inf)", file=display, line=doc.line_of(list(p)),
                          key=".".join(map(str, p))) for p in non_finite_paths(doc.data)]
     if problems:
@@ -121,7 +140,9 @@ def parse_config_file(path: Path, display: str) -> dict[str, ProviderConfig]:
 def load_config(root: Path) -> ProjectConfig:
     root = root.resolve()
     path = root / CONFIG_NAME
-    doc = _document(path, CONFIG_NAME) if path.is_file() else None
+    committed = committed_state(root)
+    cache = None if committed else root / ".ftops"
+    doc = _document(path, CONFIG_NAME, cache) if path.is_file() else None
     data: dict[str, Any] = doc.data if doc else {}
     providers = _providers(doc, CONFIG_NAME)
     default_provider = data.get("default_provider", "local")
@@ -148,6 +169,8 @@ def load_config(root: Path) -> ProjectConfig:
         allow_paths=allow_paths,
         warn_days=int(data.get("warn_days", DEFAULT_WARN_DAYS)),
         config_file=path if path.is_file() else None,
+        cache_dir=cache,
+        cache_committed=committed,
     )
 
 

@@ -5,8 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from deepdiff import DeepDiff
-
 from ftops.errors import dotted_path
 from ftops.numbers import canonical
 
@@ -66,6 +64,10 @@ def input_changes(before: dict[str, Any] | None, after: dict[str, Any]) -> list[
     strip = ("training_file", "validation_file")
     left = {k: v for k, v in before.items() if k not in strip}
     right = {k: v for k, v in after.items() if k not in strip}
+    if left == right:
+        return sorted(changes, key=lambda c: c.field)
+    from deepdiff import DeepDiff  # imported when something differs: it costs 0.1 s (pydantic) to import
+
     diff = DeepDiff(left, right, ignore_order=False, verbose_level=2)
     for kind in ("values_changed", "type_changes", "dictionary_item_added", "dictionary_item_removed",
                  "iterable_item_added", "iterable_item_removed"):

@@ -11,11 +11,16 @@ import tempfile
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 from ftops.errors import DatasetError
 
 _CHUNK = 1 << 20
 _LOCK = threading.Lock()
+_READ: dict[tuple, dict[str, str]] = {}  # the last hashes.json read, by its stat signature
+# Told how far each upload has got (path, bytes read, total bytes): the CLI's live progress bars on a terminal
+# (ftops.progress); None elsewhere.
+upload_watcher: Callable[[Path, int, int], None] | None = None
 
 
 @dataclass(frozen=True)
@@ -44,18 +49,23 @@ class HashCache:
     def _load(self) -> dict[str, str]:
         if self._entries is None:
             self._entries = {}
-            if self._file and self._file.exists():
+            if self._file:
                 try:
-                    data = json.loads(self._file.read_text(encoding="utf-8"))
-                    if isinstance(data, dict):
-                        self._entries = {str(k): str(v) for k, v in data.items()}
+                    st = self._file.stat()
+                    signature = (str(self._file), st.st_size, st.st_mtime_ns, st.st_ino)
+                    if signature not in _READ:  # a plan of n files reads the map once, not n times
+                        data = json.loads(self._file.read_text(encoding="utf-8"))
+                        _READ.clear()
+                        _READ[signature] = {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}
+                    self._entries = dict(_READ[signature])
                 except (OSError, ValueError):
                     self._entries = {}
         return self._entries
 
     @staticmethod
     def _key(path: Path, st: os.stat_result) -> str:
-        return f"{path.resolve()}|{st.st_size}|{st.st_mtime_ns}|{st.st_ino}"
+        # abspath, not resolve(): the inode already tells links apart, and resolve() costs a syscall per part
+        return f"{os.path.abspath(path)}|{st.st_size}|{st.st_mtime_ns}|{st.st_ino}"
 
     def known(self, path: Path) -> FileDigest | None:
         """The cached digest when the file is unchanged since it was hashed; None (without reading it) else."""
@@ -105,11 +115,15 @@ class HashingReader:
         self._fh = open(path, "rb")
         self._hash = hashlib.sha256()
         self.count = 0
+        self.size = os.fstat(self._fh.fileno()).st_size
 
     def read(self, size: int = -1) -> bytes:
         data = self._fh.read(size)
         self._hash.update(data)
         self.count += len(data)
+        watcher = upload_watcher
+        if watcher is not None:
+            watcher(self.path, self.count, self.size)
         return data
 
     def seek(self, offset: int, whence: int = 0) -> int:

@@ -3,11 +3,14 @@ change (atomically), so whatever happens next the file on disk tells the truth."
 
 from __future__ import annotations
 
+import logging
 import threading
 from pathlib import Path
 from typing import Callable
 
 from ftops.lockfile import LockEntry, Lockfile, remove_stale_temp_files, write_lockfile
+
+log = logging.getLogger("ftops.lockstore")
 
 
 class LockStore:
@@ -24,7 +27,9 @@ class LockStore:
         self._mutex = threading.Lock()
         self._deferred = deferred
         self._dirty = False
-        self.writes = 0  # how many times the file was written (benchmarks read it)
+        self._stale = False  # minor changes not written yet
+        self.writes = 0  # how many times the file was written
+        self.bytes_written = 0  # and how many bytes that came to (`-vv` logs both after every write)
 
     @property
     def current(self) -> Lockfile:
@@ -33,26 +38,40 @@ class LockStore:
     def get(self, name: str) -> LockEntry | None:
         return self._lock.get(name)
 
-    def update(self, name: str, change: Callable[[LockEntry | None], LockEntry | None]) -> LockEntry | None:
-        """Apply ``change`` to one entry (None removes it) and write the lockfile before returning."""
+    def update(self, name: str, change: Callable[[LockEntry | None], LockEntry | None], *,
+               news: bool = True) -> LockEntry | None:
+        """Apply ``change`` to one entry (None removes it) and write the lockfile before returning (deferred
+        stores: at the next flush). ``news=False`` marks a change that alone is not worth a write (a job in
+        flight moving from queued to running): it goes out with the next write, or the final one."""
         with self._mutex:
             entry = change(self._lock.get(name))
             self._lock = self._lock.with_entry(entry) if entry is not None else self._lock.without(name)
-            self._write()
+            if news or not self._deferred:
+                self._write()
+            else:
+                self._stale = True
             return entry
 
     def _write(self) -> None:
         if self._deferred:
             self._dirty = True
-        elif write_lockfile(self.path, self._lock):
-            self.writes += 1
+        else:
+            self._count(write_lockfile(self.path, self._lock))
 
-    def flush(self) -> None:
-        """Write what changed since the last flush (deferred stores)."""
+    def flush(self, *, final: bool = False) -> None:
+        """Write what changed since the last flush (deferred stores); ``final`` writes minor changes too."""
         with self._mutex:
-            if self._dirty and write_lockfile(self.path, self._lock):
-                self.writes += 1
+            if self._dirty or (final and self._stale):
+                self._count(write_lockfile(self.path, self._lock))
+                self._stale = False
             self._dirty = False
+
+    def _count(self, written: int) -> None:
+        if written:
+            self.writes += 1
+            self.bytes_written += written
+            log.debug("wrote %s: %d bytes (write %d, %d bytes in all)", self.path.name, written, self.writes,
+                      self.bytes_written)
 
     def set_project(self, project: str) -> None:
         """Record the project identity (written with the next change, not on its own)."""

@@ -21,10 +21,10 @@ from functools import lru_cache
 from importlib import resources
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import tiktoken
-import tiktoken.load
+if TYPE_CHECKING:  # imported when a tokenizer is first needed: a warm plan counts no tokens
+    import tiktoken
 
 
 # encoding name -> (url tiktoken fetches, sha256 tiktoken expects); from tiktoken_ext/openai_public.py
@@ -67,6 +67,8 @@ def _cache_dir() -> Path:
 def _seed(cache: Path, name: str) -> None:
     url, expected = _ENCODINGS[name]
     target = cache / hashlib.sha1(url.encode()).hexdigest()
+    import tiktoken.load
+
     if target.exists() and tiktoken.load.check_hash(target.read_bytes(), expected):
         return
     packed = resources.files("ftops").joinpath(f"data/encodings/{name}.tiktoken.gz").read_bytes()
@@ -85,6 +87,8 @@ def get_encoding(name: str) -> tiktoken.Encoding:
     """Load an encoding from package data, hash-checked, without network access."""
     if name not in _ENCODINGS:
         raise ValueError(f"unknown encoding {name!r}; known: {', '.join(sorted(_ENCODINGS))}")
+    import tiktoken
+
     with _LOCK:
         cache = _cache_dir()
         try:

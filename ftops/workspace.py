@@ -58,7 +58,7 @@ def _facts(report: FileReport) -> DatasetFacts:
 def load_workspace(root: Path, *, check_data: bool = True) -> Workspace:
     config = require_project(load_config(root))
     specs = load_specs(config)
-    lock = read_lockfile(config.lockfile, config.rel(config.lockfile))
+    lock = read_lockfile(config.lockfile, config.rel(config.lockfile), config.cache_dir)
     ws = Workspace(config=config, specs=specs, lock=lock)
     if check_data:
         check_datasets(ws)
@@ -67,7 +67,7 @@ def load_workspace(root: Path, *, check_data: bool = True) -> Workspace:
 
 def check_datasets(ws: Workspace) -> None:
     """Check every spec's files (results are cached by content under .ftops/, so this is cheap when unchanged)."""
-    cache = ws.config.state_dir
+    cache = ws.config.cache_dir
     roots = root_base_models(ws.specs)
     for spec in ws.specs:
         pconf = ws.config.providers[spec.provider]
@@ -138,13 +138,20 @@ def observe(ws: Workspace, pool: ProviderPool | None) -> Observed:
 
 
 def plan_options(ws: Workspace, *, prune: bool = False, targets: frozenset[str] = frozenset(),
-                 today: dt.date | None = None) -> PlanOptions:
+                 today: dt.date | None = None, retry: frozenset[str] = frozenset(),
+                 accept: frozenset[str] = frozenset(), eval_keys: dict[str, str] | None = None) -> PlanOptions:
     return PlanOptions(today=today or dt.date.today(), project=ws.project, prune=prune, targets=targets,
                        warn_days=ws.config.warn_days, prices=ws.config.prices, budget_usd=ws.config.budget_usd,
-                       providers=dict(ws.config.providers))
+                       providers=dict(ws.config.providers), retry=retry, accept=accept,
+                       eval_keys=dict(eval_keys or {}))
 
 
 def build_plan(ws: Workspace, observed: Observed, *, prune: bool = False, targets: frozenset[str] = frozenset(),
-               today: dt.date | None = None) -> Plan:
-    return make_plan(ws.specs, ws.lock, observed, ws.facts, plan_options(ws, prune=prune, targets=targets,
-                                                                         today=today))
+               today: dt.date | None = None, retry: frozenset[str] = frozenset(),
+               accept: frozenset[str] = frozenset()) -> Plan:
+    from ftops.eval import planning  # evals: their data is read here, so the plan itself stays pure
+
+    prepared = planning.prepare(ws)
+    opts = plan_options(ws, prune=prune, targets=targets, today=today, retry=retry, accept=accept,
+                        eval_keys=prepared.keys)
+    return planning.with_evals(make_plan(ws.specs, ws.lock, observed, ws.facts, opts), ws, prepared, opts)

@@ -25,7 +25,7 @@ def graph(format: GraphFormat = typer.Option(GraphFormat.text, "--format", "-f",
     from ftops.spec import load_specs
 
     config = require_project(load_config(find_root(context.current.directory)))
-    lock = read_lockfile(config.lockfile, config.rel(config.lockfile))
+    lock = read_lockfile(config.lockfile, config.rel(config.lockfile), config.cache_dir)
     built = graphs.build(load_specs(config), lock, {name: p.type for name, p in config.providers.items()})
     render = {GraphFormat.text: graphs.text, GraphFormat.mermaid: graphs.mermaid, GraphFormat.dot: graphs.dot}
     echo(render[format](built).rstrip("\n"))

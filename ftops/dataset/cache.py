@@ -18,7 +18,7 @@ from ftops.errors import DatasetError
 from ftops.filehash import FileDigest, HashCache
 
 VERSION = 4  # bump when the checks change what they report (or how examples are hashed in the index)
-KEEP_FILES = 200  # newest files kept; older ones are removed when a result is stored
+KEEP_RESULTS = 2000  # newest stored results kept (and as many example indexes); older ones are removed
 FAST_LOOKUP_SECONDS = 0.05  # how long to wait for a sha256 the hash cache knows before scanning anyway
 
 
@@ -54,15 +54,27 @@ def store(cache_dir: Path | None, key: str, report: FileReport) -> None:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             json.dump(report.to_json(), fh)
         os.replace(tmp, folder / f"{key}.json")
-        _prune(folder)
+        _prune_once(folder)
     except OSError:
         pass
 
 
-def _prune(folder: Path) -> None:
-    files = sorted(folder.glob("*.*"), key=lambda p: p.stat().st_mtime, reverse=True)
-    for old in files[KEEP_FILES:]:
-        old.unlink(missing_ok=True)
+_pruned: set[Path] = set()
+
+
+def _prune_once(folder: Path) -> None:
+    """Keep the newest KEEP_RESULTS results and indexes; runs once per folder and process, so storing n results
+    costs one listing, not n."""
+    if folder in _pruned:
+        return
+    _pruned.add(folder)
+    for suffix in (".json", ".index"):
+        entries = [e for e in os.scandir(folder) if e.name.endswith(suffix) and not e.name.startswith(".")]
+        if len(entries) <= KEEP_RESULTS:
+            continue
+        entries.sort(key=lambda e: e.stat().st_mtime, reverse=True)
+        for old in entries[KEEP_RESULTS:]:
+            Path(old.path).unlink(missing_ok=True)
 
 
 @contextmanager
@@ -84,7 +96,7 @@ class Lookup:
     def __init__(self, path: Path, cache_dir: Path | None, inputs: dict):
         self.path, self.cache_dir, self.inputs = path, cache_dir, inputs
         self._hashes = HashCache(cache_dir)
-        self._thread = ThreadPoolExecutor(1, thread_name_prefix="ftops-sha256")
+        self._thread: ThreadPoolExecutor | None = None
         try:
             known = self._hashes.known(path)
         except OSError:
@@ -93,6 +105,7 @@ class Lookup:
             self._digest: Future = Future()
             self._digest.set_result(known)
         else:
+            self._thread = ThreadPoolExecutor(1, thread_name_prefix="ftops-sha256")
             self._digest = self._thread.submit(self._hashes.digest, path)
         self._looked = False
 
@@ -127,4 +140,5 @@ class Lookup:
         return load(self.cache_dir, self.key())
 
     def close(self) -> None:
-        self._thread.shutdown(wait=True, cancel_futures=True)
+        if self._thread is not None:
+            self._thread.shutdown(wait=True, cancel_futures=True)

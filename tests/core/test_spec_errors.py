@@ -34,6 +34,8 @@ seed: -1
     assert "specs/bad.yaml:7: method.hyperparameters.n_epochs:" in err
     assert "specs/worse.yaml:4: seed:" in err
     assert "Traceback" not in result.all
+    again = project.run("validate")  # only valid documents are remembered as valid: the errors come back
+    assert again.rc == 1 and again.err == err
 
 
 def test_missing_dataset_names_the_spec_line(project):

@@ -83,6 +83,17 @@ def test_a_second_check_of_an_unchanged_file_comes_from_the_cache(tmp_path):
     assert second.examples == first.examples and second.sha256 == first.sha256
 
 
+def test_a_project_of_hundreds_of_files_keeps_every_result_in_the_cache(tmp_path):
+    # A monorepo of 250 specs checks 250 files per plan: every result must survive to the next plan (an earlier
+    # cap of 200 cache files thrashed and rescanned every file on every warm plan).
+    cache_dir = tmp_path / ".ftops"
+    paths = [write_lines(tmp_path / f"d{n}.jsonl", [chat(i + 1000 * n) for i in range(10)]) for n in range(250)]
+    for path in paths:
+        check_file(path, model="gpt-4o-mini", cache_dir=cache_dir)
+    assert len(list((cache_dir / "dataset").glob("*.json"))) == 250
+    assert len(list((cache_dir / "dataset").glob("*.index"))) == 250
+
+
 def test_the_cache_follows_content_not_names_or_timestamps(tmp_path):
     cache_dir = tmp_path / ".ftops"
     path = write_lines(tmp_path / "d.jsonl", [chat(i) for i in range(60)])

@@ -145,3 +145,33 @@ def test_the_child_of_a_parent_on_another_provider_is_refused_before_anything_is
     assert "continues from spec 'parent', which trains on provider 'emu'" in result.err
     assert project.admin("GET", "state")["files"] == []
 
+
+
+def _git(root, *args: str) -> None:
+    subprocess.run(["git", "-C", str(root), "-c", "user.name=t", "-c", "user.email=t@example.com", *args],
+                   check=True, capture_output=True)
+
+
+def test_cached_results_committed_to_git_are_not_trusted(project):
+    # A pull request could commit a .ftops/ whose cached dataset report says "no errors" for a broken file (or
+    # tiny token counts under a budget). A committed .ftops/ is therefore ignored, and the plan says so.
+    rows = [json.dumps({"messages": [{"role": "user", "content": f"q{i}"}, {"role": "assistant",
+                                                                            "content": f"a{i}"}]})
+            for i in range(12)]
+    project.write("data/train.jsonl", "\n".join(rows[:5] + ["{not json"] + rows[5:]) + "\n")
+    project.spec("a", training_file="../data/train.jsonl")
+    _git(project.root, "init", "-q")
+    first = project.run("plan")
+    assert first.rc == 1 and "train.jsonl:6: [invalid_json]" in first.err, first.all
+    reports = list((project.root / ".ftops" / "dataset").glob("*.json"))
+    assert len(reports) == 1
+    lie = json.loads(reports[0].read_text())
+    lie["errors"] = []
+    reports[0].write_text(json.dumps(lie))
+    believed = project.run("plan")  # the machine's own cache is trusted: the edited report is believed
+    assert believed.rc == 0 and "invalid_json" not in believed.err, believed.all
+    _git(project.root, "add", "-f", ".ftops")
+    _git(project.root, "commit", "-qm", "a cache that lies")
+    committed = project.run("plan")
+    assert committed.rc == 1 and "train.jsonl:6: [invalid_json]" in committed.err, committed.all
+    assert ".ftops/ is committed to git" in committed.err
