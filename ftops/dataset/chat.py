@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ftops.dataset.labels import final_answer
-from ftops.dataset.messages import SYSTEM_ROLES, check_messages, check_tools, is_blank_text
+from ftops.dataset.messages import SYSTEM_ROLES, check_message, check_tools, is_blank_text, plain_role
 
 TOP_LEVEL_KEYS = frozenset({"messages", "tools", "parallel_tool_calls", "functions"})
 
@@ -22,17 +22,33 @@ def check(example: dict, line: int, out) -> None:
     if len(example) > 1:
         check_unrecognized_keys(example, TOP_LEVEL_KEYS, line, out)
         check_tools(example, line, out.errors)
-    roles = check_messages(messages, line, out.errors)
+    # One pass over the messages; the common {"role": ..., "content": "text"} needs no more than a look.
+    user = system = assistant = trains = blank = False
+    answer: str | None = None
+    for i, msg in enumerate(messages, 1):
+        role = plain_role(msg)
+        if role is not None:
+            content = msg["content"]
+        else:
+            role = check_message(msg, line, out.errors, f"message {i}")
+            content = msg.get("content") if isinstance(msg, dict) else None
+        if role == "assistant":
+            assistant = True
+            trains = trains or msg.get("weight", 1) != 0
+            blank = blank or is_blank_text(content)
+        elif role == "user":
+            user = True
+        elif role in SYSTEM_ROLES:
+            system = True
     out.shaped += 1
-    assistants = [m for m, r in zip(messages, roles) if r == "assistant"]
-    if not assistants:
+    if not assistant:
         out.errors.add("example_missing_assistant_message", line, "no assistant message to learn from")
-    elif all(m.get("weight", 1) == 0 for m in assistants):
+    elif not trains:
         out.warnings.add("nothing_to_train", line)
-    if any(is_blank_text(m.get("content")) for m in assistants):
+    if blank:
         out.warnings.add("assistant_whitespace_only", line)
-    if "user" not in roles:
+    if not user:
         out.warnings.add("missing_user_message", line)
-    if not SYSTEM_ROLES.intersection(roles):
+    if not system:
         out.warnings.add("missing_system_message", line)
     out.labels.add(final_answer(messages))

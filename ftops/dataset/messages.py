@@ -70,7 +70,7 @@ def _check_assistant_fields(msg: dict, line: int, errors: Tally, where: str) -> 
     return has_call
 
 
-def _plain_role(msg: Any) -> str | None:
+def plain_role(msg: Any) -> str | None:
     """The role of the common case, ``{"role": "user", "content": "text"}``, which needs no more checks."""
     if type(msg) is dict and len(msg) == 2 and type(msg.get("content")) is str and msg["content"]:
         role = msg.get("role")
@@ -81,7 +81,7 @@ def _plain_role(msg: Any) -> str | None:
 
 def check_message(msg: Any, line: int, errors: Tally, where: str) -> str | None:
     """Check one message; returns its role when it has a known one."""
-    role = _plain_role(msg)
+    role = plain_role(msg)
     if role is not None:
         return role
     if not isinstance(msg, dict):
@@ -123,7 +123,7 @@ def check_message(msg: Any, line: int, errors: Tally, where: str) -> str | None:
 
 def check_messages(messages: list, line: int, errors: Tally, prefix: str = "") -> list[str | None]:
     """Check every message of a list; returns the roles, in order (None for a message without a valid role)."""
-    return [_plain_role(m) or check_message(m, line, errors, f"{prefix}message {i}") for i, m in enumerate(messages, 1)]
+    return [plain_role(m) or check_message(m, line, errors, f"{prefix}message {i}") for i, m in enumerate(messages, 1)]
 
 
 def check_tools(example: dict, line: int, errors: Tally) -> None:
