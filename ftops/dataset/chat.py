@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from ftops.dataset.labels import final_answer
-from ftops.dataset.messages import SYSTEM_ROLES, check_message, check_tools, is_blank_text, plain_role
+from ftops.dataset.messages import PLAIN_ROLES, SYSTEM_ROLES, check_message, check_tools, is_blank_text
 
 TOP_LEVEL_KEYS = frozenset({"messages", "tools", "parallel_tool_calls", "functions"})
 
@@ -22,20 +24,25 @@ def check(example: dict, line: int, out) -> None:
     if len(example) > 1:
         check_unrecognized_keys(example, TOP_LEVEL_KEYS, line, out)
         check_tools(example, line, out.errors)
-    # One pass over the messages; the common {"role": ..., "content": "text"} needs no more than a look.
-    user = system = assistant = trains = blank = False
-    answer: str | None = None
+    # One pass over the messages. The common {"role": "user", "content": "text"} is recognised inline (as
+    # messages._plain_role does): hundreds of thousands of examples of a few messages each go through here.
+    user = system = assistant = trains = blank = plain = False
+    role: str | None = None
+    content: Any = None
     for i, msg in enumerate(messages, 1):
-        role = plain_role(msg)
-        if role is not None:
-            content = msg["content"]
+        if (type(msg) is dict and len(msg) == 2 and type(content := msg.get("content")) is str and content
+                and type(role := msg.get("role")) is str and role in PLAIN_ROLES):
+            plain = True
         else:
-            role = check_message(msg, line, out.errors, f"message {i}")
-            content = msg.get("content") if isinstance(msg, dict) else None
+            plain, role = False, check_message(msg, line, out.errors, f"message {i}")
         if role == "assistant":
             assistant = True
-            trains = trains or msg.get("weight", 1) != 0
-            blank = blank or is_blank_text(content)
+            if plain:  # no weight; the content is a non-empty string
+                trains = True
+                blank = blank or content.isspace()
+            else:
+                trains = trains or msg.get("weight", 1) != 0
+                blank = blank or is_blank_text(msg.get("content"))
         elif role == "user":
             user = True
         elif role in SYSTEM_ROLES:
@@ -51,4 +58,4 @@ def check(example: dict, line: int, out) -> None:
         out.warnings.add("missing_user_message", line)
     if not system:
         out.warnings.add("missing_system_message", line)
-    out.labels.add(final_answer(messages))
+    out.labels.add(content if plain and role == "assistant" else final_answer(messages))

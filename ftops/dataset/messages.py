@@ -12,7 +12,7 @@ from ftops.dataset.tally import Tally
 ROLES = frozenset({"system", "developer", "user", "assistant", "tool", "function"})
 MESSAGE_KEYS = frozenset({"role", "content", "name", "weight", "function_call", "tool_calls", "tool_call_id"})
 SYSTEM_ROLES = frozenset({"system", "developer"})
-_PLAIN_ROLES = frozenset({"system", "developer", "user", "assistant"})
+PLAIN_ROLES = frozenset({"system", "developer", "user", "assistant"})
 
 
 def _type_name(value: Any) -> str:
@@ -70,18 +70,18 @@ def _check_assistant_fields(msg: dict, line: int, errors: Tally, where: str) -> 
     return has_call
 
 
-def plain_role(msg: Any) -> str | None:
+def _plain_role(msg: Any) -> str | None:
     """The role of the common case, ``{"role": "user", "content": "text"}``, which needs no more checks."""
     if type(msg) is dict and len(msg) == 2 and type(msg.get("content")) is str and msg["content"]:
         role = msg.get("role")
-        if type(role) is str and role in _PLAIN_ROLES:
+        if type(role) is str and role in PLAIN_ROLES:
             return role
     return None
 
 
 def check_message(msg: Any, line: int, errors: Tally, where: str) -> str | None:
     """Check one message; returns its role when it has a known one."""
-    role = plain_role(msg)
+    role = _plain_role(msg)
     if role is not None:
         return role
     if not isinstance(msg, dict):
@@ -123,7 +123,7 @@ def check_message(msg: Any, line: int, errors: Tally, where: str) -> str | None:
 
 def check_messages(messages: list, line: int, errors: Tally, prefix: str = "") -> list[str | None]:
     """Check every message of a list; returns the roles, in order (None for a message without a valid role)."""
-    return [plain_role(m) or check_message(m, line, errors, f"{prefix}message {i}") for i, m in enumerate(messages, 1)]
+    return [_plain_role(m) or check_message(m, line, errors, f"{prefix}message {i}") for i, m in enumerate(messages, 1)]
 
 
 def check_tools(example: dict, line: int, errors: Tally) -> None:
