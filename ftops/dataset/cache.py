@@ -17,7 +17,7 @@ from ftops.dataset.report import FileReport
 from ftops.errors import DatasetError
 from ftops.filehash import FileDigest, HashCache
 
-VERSION = 4  # bump when the checks change what they report (or how examples are hashed in the index)
+VERSION = 5  # bump when the checks change what they report (or how examples are hashed in the index)
 KEEP_RESULTS = 2000  # newest stored results kept (and as many example indexes); older ones are removed
 FAST_LOOKUP_SECONDS = 0.05  # how long to wait for a sha256 the hash cache knows before scanning anyway
 
