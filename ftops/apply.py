@@ -20,13 +20,26 @@ from ftops.errors import FtopsError, ProviderError
 from ftops.fingerprint import fingerprint
 from ftops.launch import LaunchKey
 from ftops.lease import Leases
-from ftops.lockfile import LockEntry
+from ftops.lockfile import LockEntry, Lockfile
 from ftops.lockstore import LockStore
-from ftops.plan import Action, Plan, PlanOptions, deploy_outdated, describe_deploy, provider_type
+from ftops.plan import Action, Plan, PlanOptions, deploy_outdated, describe_deploy, pin_outdated, provider_type
 from ftops.providers import base as states
-from ftops.providers.base import Deployment, Deploys, Provider, RemoteJob, TrainingRequest
+from ftops.providers.base import Deployment, Deploys, Provider, RemoteJob, TrainingRequest, Undeploys
 from ftops.providers.registry import kind as kind_of
 from ftops.spec import FineTuneSpec
+
+
+@dataclass(frozen=True)
+class GateVerdict:
+    """What an eval gate (``ApplyOptions.gate``) says about a new model before its pin moves."""
+
+    passed: bool
+    record: dict[str, Any] | None  # the eval, kept in the lockfile with the model (or with the held-back candidate)
+    message: str = ""
+
+
+# (action, spec, the model applications would call, the lockfile now) -> a verdict, or None when the spec has no eval
+Gate = Callable[["Action", FineTuneSpec, str, Lockfile], "GateVerdict | None"]
 
 
 @dataclass
@@ -41,6 +54,10 @@ class ApplyOptions:
     stop: threading.Event = field(default_factory=threading.Event)
     lease_wait: float = 600.0  # how long to wait for another machine's apply to finish launching
     plan_options: PlanOptions | None = None
+    # Live progress on a terminal (ftops.progress): called with (spec, status, step, total steps) as jobs are
+    # followed; None in CI, where the plain lines are all there is.
+    progress: Callable[[str, str, int | None, int | None], None] | None = None
+    gate: Gate | None = None  # evaluates a new model before its pin moves (ftops.eval.applygate)
 
 
 @dataclass
@@ -51,6 +68,7 @@ class Outcome:
     message: str
     in_flight: str | None = None  # a job still running when apply returned
     deferred: bool = False  # nothing was done: it waits for its parent
+    held: bool = False  # the eval gate held the new model back; the pin stayed
 
 
 class Interrupted(Exception):
@@ -85,14 +103,22 @@ class _Progress:
 
     def report(self, spec: str, provider: Provider, job: RemoteJob) -> None:
         now = self.opts.now()
-        if self._last_at is not None and (now - self._last_at).total_seconds() < self.every:
+        if self.opts.progress is None and self._last_at is not None and \
+                (now - self._last_at).total_seconds() < self.every:
             return
         try:
             events = provider.list_events(job.id, limit=10)
         except ProviderError:
             return  # progress is a courtesy; the job is followed all the same
         newest = next((e for e in events if e.type == "metrics" or (e.data or {}).get("step")), None)
+        if newest is not None and self.opts.progress is not None:
+            data = newest.data or {}
+            step, total = data.get("step"), data.get("total_steps")
+            self.opts.progress(spec, job.raw_status, step if isinstance(step, int) else None,
+                               total if isinstance(total, int) else None)
         if newest is None or newest.id == self._last_id:
+            return
+        if self._last_at is not None and (now - self._last_at).total_seconds() < self.every:
             return
         self._last_id, self._last_at = newest.id, now
         eta = ""
@@ -137,6 +163,8 @@ class Applier:
         self._upload_locks: dict[tuple[str, str], threading.Lock] = {}
         self.leases = Leases(opts.project, wait=opts.lease_wait, sleep=opts.sleep)
         self._progress = _Progress(opts)
+        self._switched: dict[str, list[dict[str, Any]]] = {}  # spec -> deployments to remove once its new one is
+        # pinned and written down (the plan's action named them: --prune)
 
     # -- orchestration -----------------------------------------------------------------------------------
     def run(self) -> list[Outcome]:
@@ -194,8 +222,11 @@ class Applier:
                     self._record(child, Outcome(child.spec, "wait", True, f"waits for parent {child.after[0]!r}; "
                                                 "run `ftops apply` again (or use --wait) once it has finished",
                                                 deferred=True))
-            self.store.flush()
+            self.store.flush(final=True)
             self.leases.release_all(self.providers)
+        if self._switched:
+            self._remove_superseded()  # only now: the lockfile on disk pins the new deployments
+            self.store.flush()
         return self.outcomes
 
     def _sleep(self) -> None:
@@ -263,9 +294,17 @@ class Applier:
         flight = in_flight[name]
         if job.raw_status != flight.status:
             flight.status = job.raw_status
-            self._set_pending(flight.action, job_id=job.id, status=job.raw_status, state=job.state)
+            self._set_pending(flight.action, job_id=job.id, status=job.raw_status, state=job.state,
+                              news=job.state in states.TERMINAL or job.state == states.PAUSED)
             if self.opts.wait or job.state in states.TERMINAL:
                 self.opts.say(f"{name}: job {job.id} {job.raw_status}")
+            if self.opts.progress is not None:
+                self.opts.progress(name, job.raw_status, None, None)
+        if job.state == states.PAUSED and self.opts.wait:  # a person paused it: waiting would never end
+            del in_flight[name]
+            self._record(flight.action, Outcome(name, flight.action.kind, True, f"job {job.id} is paused; "
+                                                f"`ftops resume {name}` continues it", in_flight=job.id))
+            return []
         if job.state not in states.TERMINAL:
             if job.state == states.RUNNING and len(in_flight) <= _Progress.DETAILED:
                 self._progress.report(name, self.providers(flight.action.provider), job)
@@ -316,24 +355,42 @@ class Applier:
 
     def _immediate(self, action: Action) -> Outcome:
         kind = action.kind
+        cancelled = self._cancel_removed(action) if kind in ("forget", "delete") and action.job_id else ""
         if kind == "forget":
             self.store.update(action.spec, lambda e: None)
-            return Outcome(action.spec, kind, True, "forgotten (the model stays on the provider)")
+            return Outcome(action.spec, kind, True, cancelled + "forgotten" + (
+                " (the model stays on the provider)" if action.model_before else ""))
+        if kind == "delete" and action.spec in self.specs:  # models the spec's replaces superseded (--prune)
+            return self._prune_superseded(action)
         if kind == "delete":
             assert action.model_before is not None
-            self.providers(action.provider).delete_model(action.model_before)
+            entry = self.store.get(action.spec)
+            trained = (entry.trained_model if entry else None) or action.model_before
+            if entry is not None and entry.deploy:  # a deployed model cannot be deleted: its deployments go first
+                self._undeploy(action, [entry.deploy, *(entry.deploy.get("superseded") or ())])
+                self.store.update(action.spec, lambda e: _must(e).with_(model=trained, trained_model=None,
+                                                                          deploy=None))
+            provider = self.providers(action.provider)
+            doomed = (trained, *action.models)  # and the models it superseded (lifecycle: keep/prune)
+            for model in doomed:
+                provider.delete_model(model)
             self.store.update(action.spec, lambda e: None)
-            return Outcome(action.spec, kind, True, f"deleted {action.model_before}")
+            return Outcome(action.spec, kind, True, cancelled + "deleted " + ", ".join(doomed))
         if kind == "move":
             assert action.moved_from is not None
             self.store.rename(action.moved_from, action.spec)
             return Outcome(action.spec, kind, True, f"moved from {action.moved_from} (model {action.model_before} "
                                                     "stays pinned)")
         if kind == "update":
+            if action.undeploy:
+                removed = self._undeploy(action, list(action.undeploy))
+                self.store.update(action.spec, lambda e: _must(e).with_(deploy=_without(_must(e).deploy, removed)))
             spec = self.specs[action.spec]
             entry = self.store.get(action.spec)
             if entry is not None and entry.model and deploy_outdated(spec.deploy, entry.deploy):
                 return self._redeploy(action, entry)
+            if entry is not None and pin_outdated(spec.pin, entry):
+                return self._repin(action, entry)
             self.store.update(action.spec, lambda e: e.with_(protect=spec.protect) if e else None)
             return Outcome(action.spec, kind, True, "lockfile updated")
         self.store.update(action.spec, lambda e: e.with_(model=None, trained_model=None, fingerprint=None,
@@ -341,12 +398,52 @@ class Applier:
         return Outcome(action.spec, kind, True, "unverifiable pin removed from the lockfile; re-pinning from the "
                                                 "provider's record")
 
+    def _cancel_removed(self, action: Action) -> str:
+        """A removed spec's job still in flight is cancelled (it would run and bill for nothing)."""
+        assert action.job_id is not None
+        try:
+            self.providers(action.provider).cancel_job(action.job_id)
+        except ProviderError as exc:
+            raise ProviderError(f"could not cancel its job {action.job_id}: {exc}", provider=action.provider) \
+                from None
+        return f"cancelled its job {action.job_id}; "
+
+    def _prune_superseded(self, action: Action) -> Outcome:
+        provider = self.providers(action.provider)
+        entry = _must(self.store.get(action.spec))
+        old = list((entry.deploy or {}).get("superseded") or ())
+        if old:  # a superseded model cannot be deleted while a deployment serves it: those go first
+            removed = self._undeploy(action, old)
+            self.store.update(action.spec, lambda e: _must(e).with_(deploy=_without(_must(e).deploy, removed)))
+        for model in action.models:
+            provider.delete_model(model)  # gone already is done
+        gone = set(action.models)
+        self.store.update(action.spec, lambda e: _must(e).with_(superseded=[
+            s for s in _must(e).superseded or () if s["model"] not in gone] or None))
+        return Outcome(action.spec, action.kind, True, f"deleted superseded {', '.join(action.models)}")
+
+    def _repin(self, action: Action, entry: LockEntry) -> Outcome:
+        """The spec's pin changed: pin that model of the same job (a checkpoint, or the final model)."""
+        from ftops import lifecycle
+
+        spec = self.specs[action.spec]
+        job_id = (entry.job or {}).get("id")
+        assert job_id is not None
+        final = (entry.checkpoint or {}).get("final_model") or entry.trained_model or entry.model
+        if spec.pin == "final":
+            self.store.update(action.spec, lambda e: _must(e).with_(model=final, checkpoint=None))
+            return Outcome(action.spec, action.kind, True, f"pinned the final model {final}")
+        chosen = lifecycle.pick_checkpoint(self.providers(action.provider), job_id, spec.pin)
+        record = lifecycle.checkpoint_record(spec.pin, chosen, final)
+        self.store.update(action.spec, lambda e: _must(e).with_(model=chosen.model, checkpoint=record))
+        return Outcome(action.spec, action.kind, True, f"pinned {chosen.model} (checkpoint at step {chosen.step})")
+
     # -- steps -------------------------------------------------------------------------------------------
     def _upload_lock(self, provider: str, sha256: str) -> threading.Lock:
         with self._out_mutex:
             return self._upload_locks.setdefault((provider, sha256), threading.Lock())
 
-    def _set_pending(self, action: Action, **changes) -> LockEntry:
+    def _set_pending(self, action: Action, *, news: bool = True, **changes) -> LockEntry:
         def change(entry: LockEntry | None) -> LockEntry:
             entry = entry or LockEntry(name=action.spec, provider=action.provider)
             pending = dict(entry.pending or {}) if (entry.pending or {}).get("fingerprint") == action.fingerprint \
@@ -356,7 +453,7 @@ class Applier:
             spec = self.specs.get(action.spec)
             return entry.with_(pending=pending, provider=action.provider,
                                protect=spec.protect if spec else entry.protect)
-        entry = self.store.update(action.spec, change)
+        entry = self.store.update(action.spec, change, news=news)
         assert entry is not None
         return entry
 
@@ -394,6 +491,8 @@ class Applier:
                     verb = "reused" if staged.reused else "uploaded"
                     self.opts.say(f"{action.spec}: {verb} {record['path']} as {file_id}"
                                   + (" (already on the provider)" if staged.reused else ""))
+                else:
+                    self.opts.say(f"{action.spec}: reused {record['path']} as {file_id} (already on the provider)")
                 self._set_pending(action, inputs=dict(inputs, **{role: dict(
                     record, file_ids={**(record.get("file_ids") or {}), action.provider: file_id})}))
             file_ids[role] = file_id
@@ -446,6 +545,49 @@ class Applier:
         return job
 
     # -- the deploy step ---------------------------------------------------------------------------------
+    def _undeploy(self, action: Action, records: list[dict[str, Any]]) -> list[str]:
+        """Remove deployments ftops made (where the provider can); the names of those removed."""
+        provider = self.providers(action.provider)
+        if "undeploy" not in provider.capabilities.verbs:
+            return []
+        removed = []
+        for record in records:
+            if record.get("model"):
+                cast(Undeploys, provider).undeploy(record)
+                self.opts.say(f"{action.spec}: removed deployment {record['model']}")
+                removed.append(str(record["model"]))
+        return removed
+
+    def _remove_superseded(self) -> None:
+        """After an apply with --prune moved pins to new deployments: remove the deployments they replaced."""
+        for name, old in sorted(self._switched.items()):
+            entry = self.store.get(name)
+            if entry is None:
+                continue
+            action = Action(spec=name, kind="update", provider=entry.provider, reasons=())
+            try:
+                removed = self._undeploy(action, old)
+            except FtopsError as exc:
+                self._record(action, Outcome(name, "update", False, f"could not remove the superseded deployment(s): "
+                                                                    f"{exc}; `ftops apply --prune` tries again"))
+                continue
+            self.store.update(name, lambda e: _must(e).with_(deploy=_without(_must(e).deploy, removed)))
+
+    def _superseding(self, action: Action, provider: Provider, record: dict[str, Any]) -> dict[str, Any]:
+        """The new deploy record, remembering the pinned deployment it replaces (where the provider can remove it
+        later: ``--prune``); the old one keeps serving until then."""
+        if "undeploy" not in provider.capabilities.verbs:
+            return record
+        entry = self.store.get(action.spec)
+        before = (entry.deploy if entry else None) or {}
+        superseded = [d for d in before.get("superseded") or () if d.get("model") != record.get("model")]
+        if before.get("model") and before.get("model") != record.get("model"):
+            superseded.append({k: before[k] for k in ("target", "id", "model", "state", "status") if k in before})
+            if action.kind != "update" and action.undeploy:  # --prune: the plan said the old one goes after this
+                self._switched[action.spec] = [d for d in superseded
+                                               if d.get("model") in {u.get("model") for u in action.undeploy}]
+        return {**record, "superseded": superseded} if superseded else record
+
     def _deploy(self, provider: Provider, model: str, target: dict[str, Any]) -> Deployment:
         """Make ``model`` callable as ``target`` says; with --wait, follow the deploy until it is done. The
         provider's deploy is idempotent (an existing deploy is returned), so asking again is how it is followed."""
@@ -470,14 +612,18 @@ class Applier:
             self.store.update(action.spec, lambda e: _must(e).with_(model=trained, trained_model=None, deploy=None,
                                                                       protect=spec.protect))
             return Outcome(action.spec, action.kind, True, f"pinned {trained} (no deploy step)")
-        deployment = self._deploy(self.providers(action.provider), trained, spec.deploy)
+        provider = self.providers(action.provider)
+        deployment = self._deploy(provider, trained, spec.deploy)
         record = _deploy_record(spec.deploy, deployment)
         if deployment.state == states.DEPLOYED:
+            record = self._superseding(action, provider, record)
             self.store.update(action.spec, lambda e: _must(e).with_(model=deployment.model, trained_model=trained,
                                                                       deploy=record, protect=spec.protect))
             return Outcome(action.spec, action.kind, True, f"deployed {trained} to "
                            f"{describe_deploy(spec.deploy)}; pinned {deployment.model}")
-        self.store.update(action.spec, lambda e: _must(e).with_(deploy=record, protect=spec.protect))
+        keep = (entry.deploy or {}).get("superseded")  # the pinned deployment's record stays until one serves
+        self.store.update(action.spec, lambda e: _must(e).with_(
+            deploy={**record, "superseded": keep} if keep else record, protect=spec.protect))
         return self._not_callable(action, deployment, spec.deploy, trained)
 
     def _not_callable(self, action: Action, deployment: Deployment, target: dict[str, Any],
@@ -513,7 +659,25 @@ class Applier:
             location = {**(kind.model_location(pconf) if kind and pconf else {}), **job.location} or None
             trained = job.fine_tuned_model
             model = deployment.model if deployment else trained
-            deploy = _deploy_record(target, deployment) if deployment and target is not None else None
+            made = _deploy_record(target, deployment) if deployment and target is not None else None
+            from ftops import lifecycle
+
+            checkpoint = None
+            if spec is not None and spec.pin != "final" and deployment is None:
+                chosen = lifecycle.pick_checkpoint(provider, job.id, spec.pin)
+                model, checkpoint = chosen.model or trained, lifecycle.checkpoint_record(spec.pin, chosen, trained)
+            verdict = self.opts.gate(action, spec, model, self.store.current) if self.opts.gate and spec else None
+            if verdict is not None and not verdict.passed:  # the pin stays; the lockfile says what was held back
+                held = {"model": model, "trained_model": trained if deployment else None, "deploy": made,
+                        "fingerprint": action.fingerprint, "inputs": action.inputs, "job": _job_record(job),
+                        "location": location, "recorded_at": now, "eval": verdict.record}
+                self.store.update(action.spec, lambda e: _held_back(e or LockEntry(name=action.spec,
+                                                                                     provider=action.provider),
+                                                                    held, job.id))
+                return Outcome(action.spec, action.kind, True, verdict.message, held=True)
+            deploy = self._superseding(action, provider, made) if made is not None else None
+            rows = lifecycle.rows_or_none(provider, job.id)
+            metrics = lifecycle.summary_or_none(rows, job)
 
             def record(entry: LockEntry | None) -> LockEntry:
                 entry = entry or LockEntry(name=action.spec, provider=action.provider)
@@ -521,16 +685,24 @@ class Applier:
                 same = pending.get("job_id") == job.id
                 return entry.with_(
                     model=model, trained_model=trained if deployment else None, location=location, deploy=deploy,
+                    checkpoint=checkpoint, metrics=metrics,
+                    superseded=lifecycle.superseded(entry, model, now, trained),
                     fingerprint=pending.get("fingerprint") if same else action.fingerprint,
                     inputs=pending.get("inputs") if same else action.inputs,
                     job=_job_record(job),
                     base_model_shutdown_date=(base_info.shutdown_date if base_info else None),
                     model_shutdown_date=(model_info.shutdown_date if model_info else None),
                     recorded_at=now, pending=None if same or not pending else pending,
-                    protect=self.specs[action.spec].protect if action.spec in self.specs else entry.protect)
+                    protect=self.specs[action.spec].protect if action.spec in self.specs else entry.protect,
+                    eval=verdict.record if verdict else None, candidate=None)
             self.store.update(action.spec, record)
-            self._finished_models[action.spec] = trained  # a child trains from it (not from a serving name)
-            return Outcome(action.spec, action.kind, True, f"pinned {model}")
+            # a child trains from it (not from a serving name; from the checkpoint when one is pinned)
+            self._finished_models[action.spec] = model if checkpoint else trained
+            if spec is not None:
+                for note in lifecycle.track(spec, provider, job, rows, (action.inputs or {}), self.opts.project):
+                    self.opts.say(f"{action.spec}: {note}")
+            return Outcome(action.spec, action.kind, True, f"pinned {model}"
+                           + (f" ({verdict.message})" if verdict and verdict.message else ""))
         error = {"code": job.error.code, "message": job.error.message} if job.error else None
         self._set_pending(action, job_id=job.id, status=job.raw_status, state=job.state, error=error)
         detail = f": {job.error.message}" if job.error else ""
@@ -540,6 +712,21 @@ class Applier:
 def _must(entry: LockEntry | None) -> LockEntry:
     assert entry is not None, "a pinned entry disappeared from the lockfile"
     return entry
+
+
+def _without(deploy: dict[str, Any] | None, removed: list[str]) -> dict[str, Any] | None:
+    """A deploy record without the superseded deployments that were removed."""
+    if not deploy or not removed:
+        return deploy
+    left = [d for d in deploy.get("superseded") or () if d.get("model") not in removed]
+    out = {k: v for k, v in deploy.items() if k != "superseded"}
+    return {**out, "superseded": left} if left else out
+
+
+def _held_back(entry: LockEntry, candidate: dict[str, Any], job_id: str) -> LockEntry:
+    """The entry with a candidate the eval gate held back (its job's pending record is done with)."""
+    pending = entry.pending if entry.pending and entry.pending.get("job_id") != job_id else None
+    return entry.with_(candidate=candidate, pending=pending)
 
 
 def _deploy_record(target: dict[str, Any], deployment: Deployment) -> dict[str, Any]:

@@ -31,6 +31,9 @@ class ModelInfo:
     formats: tuple[str, ...] = ("chat",)
     training_types: tuple[str, ...] = ()  # lora / full where the provider lets the spec choose
     note: str | None = None
+    # USD per 1M tokens of calling a model fine-tuned from this one: {"input": .., "output": ..} (eval estimates);
+    # empty where the table has no inference prices.
+    inference_prices: dict[str, float] = field(default_factory=dict)
 
     def price(self, method: str = "supervised", training_type: str | None = None) -> float | None:
         """USD per 1M training tokens for this method and training type (most specific entry wins)."""
@@ -102,7 +105,8 @@ def parse_catalog(raw: dict[str, Any]) -> Catalog:
             exact_tokens=bool(row.get("exact_tokens", exact)), context=row.get("context"),
             prices=_prices(row.get("usd_per_1m_training_tokens")), shutdown_date=_date(row.get("shutdown_date")),
             methods=tuple(row.get("methods") or ModelInfo.methods), formats=tuple(row.get("formats") or ["chat"]),
-            training_types=tuple(row.get("training_types") or ()), note=row.get("note"))
+            training_types=tuple(row.get("training_types") or ()), note=row.get("note"),
+            inference_prices=_prices(row.get("usd_per_1m_inference_tokens")))
         for alias in row.get("aliases") or []:
             aliases[alias] = name
     retired = {name: Retired(name, tuple(row.get("replacements") or ()), row.get("note", ""))

@@ -10,10 +10,14 @@ import tempfile
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 _CHUNK = 1 << 20
 _LOCK = threading.Lock()
 _READ: dict[tuple, dict[str, str]] = {}  # the last hashes.json read, by its stat signature
+# Told how far each upload has got (path, bytes read, total bytes): the CLI's live progress bars on a terminal
+# (ftops.progress); None elsewhere.
+upload_watcher: Callable[[Path, int, int], None] | None = None
 
 
 @dataclass(frozen=True)
@@ -108,11 +112,15 @@ class HashingReader:
         self._fh = open(path, "rb")
         self._hash = hashlib.sha256()
         self.count = 0
+        self.size = os.fstat(self._fh.fileno()).st_size
 
     def read(self, size: int = -1) -> bytes:
         data = self._fh.read(size)
         self._hash.update(data)
         self.count += len(data)
+        watcher = upload_watcher
+        if watcher is not None:
+            watcher(self.path, self.count, self.size)
         return data
 
     def seek(self, offset: int, whence: int = 0) -> int:

@@ -27,6 +27,7 @@ class LockStore:
         self._mutex = threading.Lock()
         self._deferred = deferred
         self._dirty = False
+        self._stale = False  # minor changes not written yet
         self.writes = 0  # how many times the file was written
         self.bytes_written = 0  # and how many bytes that came to (`-vv` logs both after every write)
 
@@ -37,12 +38,18 @@ class LockStore:
     def get(self, name: str) -> LockEntry | None:
         return self._lock.get(name)
 
-    def update(self, name: str, change: Callable[[LockEntry | None], LockEntry | None]) -> LockEntry | None:
-        """Apply ``change`` to one entry (None removes it) and write the lockfile before returning."""
+    def update(self, name: str, change: Callable[[LockEntry | None], LockEntry | None], *,
+               news: bool = True) -> LockEntry | None:
+        """Apply ``change`` to one entry (None removes it) and write the lockfile before returning (deferred
+        stores: at the next flush). ``news=False`` marks a change that alone is not worth a write (a job in
+        flight moving from queued to running): it goes out with the next write, or the final one."""
         with self._mutex:
             entry = change(self._lock.get(name))
             self._lock = self._lock.with_entry(entry) if entry is not None else self._lock.without(name)
-            self._write()
+            if news or not self._deferred:
+                self._write()
+            else:
+                self._stale = True
             return entry
 
     def _write(self) -> None:
@@ -51,11 +58,12 @@ class LockStore:
         else:
             self._count(write_lockfile(self.path, self._lock))
 
-    def flush(self) -> None:
-        """Write what changed since the last flush (deferred stores)."""
+    def flush(self, *, final: bool = False) -> None:
+        """Write what changed since the last flush (deferred stores); ``final`` writes minor changes too."""
         with self._mutex:
-            if self._dirty:
+            if self._dirty or (final and self._stale):
                 self._count(write_lockfile(self.path, self._lock))
+                self._stale = False
             self._dirty = False
 
     def _count(self, written: int) -> None:

@@ -68,6 +68,11 @@ class Action:
     estimate: Estimate | None = None
     stats: dict[str, Any] = field(default_factory=dict)  # dataset before/after figures for reviewers
     moved_from: str | None = None  # for a move: the entry's old name
+    models: tuple[str, ...] = ()  # for a delete of superseded models (apply --prune): the models it deletes
+    hourly_usd: float | None = None  # what the deployment this action makes costs per hour while it exists
+    # Deployments (lockfile deploy records) this action removes (--prune): an update removes them at once; an action
+    # that trains or records removes the spec's pinned deployment once the new one is pinned and written down
+    undeploy: tuple[dict[str, Any], ...] = ()
 
     @property
     def launches(self) -> bool:
@@ -92,6 +97,7 @@ class Plan:
     unchanged: tuple[str, ...] = ()
     hidden: tuple[str, ...] = ()  # specs with changes that --target left out
     skipped: tuple[str, ...] = ()  # providers the plan could not contact (untrusted endpoint)
+    evals: tuple[Any, ...] = ()  # per spec with an eval: its numbers and estimate (ftops.eval.planning.EvalView)
 
     @property
     def has_changes(self) -> bool:
@@ -112,6 +118,9 @@ class PlanOptions:
     prices: dict[str, Any] = field(default_factory=dict)
     budget_usd: float | None = None
     providers: dict[str, ProviderConfig] = field(default_factory=dict)  # name -> its ftops.yaml entry
+    retry: frozenset[str] = frozenset()  # specs whose job a person cancelled that may train again (--retry)
+    accept: frozenset[str] = frozenset()  # specs whose held-back candidate apply --accept pins
+    eval_keys: dict[str, str] = field(default_factory=dict)  # spec -> what its eval's numbers depend on now
 
 
 SpecFacts = dict[str, DatasetFacts]  # role ("training_file" | "validation_file") -> facts, for one spec
@@ -135,6 +144,9 @@ def describe_deploy(target: dict[str, Any] | None) -> str:
         return "(none)"
     if target.get("deployment"):
         return f"deployment {target['deployment']}"
+    if target.get("name"):  # a deployment of its own, named after it, with the provider's settings
+        details = ", ".join(f"{k} {v}" for k, v in sorted(target.items()) if k != "name")
+        return f"deployment {target['name']}" + (f" ({details})" if details else "")
     return "serverless" if target.get("serverless") else "the provider's default"
 
 
@@ -252,9 +264,13 @@ def _plan_spec(spec: FineTuneSpec, entry: LockEntry | None, observed: Observed, 
                            f"{pending['deploy'].get('status') or pending['deploy'].get('state')}")
                 return [_deploying(Action(kind="record", job_id=job_id, model_after=model or "(from job)",
                                           new_model=model, reasons=(why,), **common), spec)]
+            if state == states.CANCELLED and spec.name not in opts.retry:
+                return []  # a person cancelled it: make_plan says so and asks for --retry (held_reason)
             if state in (states.FAILED, states.CANCELLED, MISSING):
-                return [_adopt_instead(Action(kind="retry", job_id=job_id, reasons=(
-                    _failure(job_id, state, job, pending, spec.provider),), **launch), ctx)]
+                why = _failure(job_id, state, job, pending, spec.provider)
+                if state == states.CANCELLED:
+                    why = f"{held_reason(entry, job_id)}; --retry trains it again"
+                return [_adopt_instead(Action(kind="retry", job_id=job_id, reasons=(why,), **launch), ctx)]
             return [Action(kind="wait", job_id=job_id, model_after="(when the job succeeds)",
                            reasons=(f"job {job_id} is {job.raw_status if job else pending.get('status')}",),
                            **common)]
@@ -274,6 +290,16 @@ def _plan_spec(spec: FineTuneSpec, entry: LockEntry | None, observed: Observed, 
                 reasons.append(f"supersedes job {job_id} ({state}), which apply cancels")
             return [_adopt_instead(Action(kind="replace" if entry.model else "create", job_id=job_id,
                                           changes=tuple(changes), reasons=tuple(reasons), **launch), ctx)]
+    if entry is not None and entry.model and entry.imported and entry.fingerprint is None:
+        imported = _imported(entry, ctx, common, launch)
+        if imported.kind == "adopt":
+            return actions + [imported]
+        return actions + [_deploying(_adopt_instead(imported, ctx), spec)]
+    held = _held_back(spec, entry, ctx, common)
+    if held is not None:
+        if not held and entry and entry.model and deploy_outdated(spec.deploy, entry.deploy):
+            held = [_redeploy(spec, entry)]  # the pinned model's deploy step still follows the spec
+        return actions + held
     if entry is None or entry.model is None:
         action = Action(kind="create", reasons=("new spec" if entry is None else "no model yet",), **launch)
     elif not ctx.same(entry.fingerprint):
@@ -287,9 +313,37 @@ def _plan_spec(spec: FineTuneSpec, entry: LockEntry | None, observed: Observed, 
             f"pinned model {entry.model} no longer exists on {spec.provider}; apply trains it again",))
     elif deploy_outdated(spec.deploy, entry.deploy):
         return actions + [_redeploy(spec, entry)]
+    elif pin_outdated(spec.pin, entry):
+        return actions + [_repin(spec, entry)]
     else:
         return actions
     return actions + [_deploying(_adopt_instead(action, ctx), spec)]
+
+
+def _held_back(spec: FineTuneSpec, entry: LockEntry | None, ctx: _Context,
+               common: dict[str, Any]) -> list[Action] | None:
+    """A candidate an eval gate held back, trained from the inputs the spec has now: nothing to train. Apply pins
+    it when ``--accept`` names the spec, and evaluates it again when the eval changed (its config or data) or the
+    spec no longer has one; otherwise the plan only says so (a notice, with the numbers). None: no such candidate."""
+    candidate = entry.candidate if entry else None
+    if not candidate or not ctx.same(candidate.get("fingerprint")):
+        return None
+    model = candidate.get("model")
+    job_id = (candidate.get("job") or {}).get("id")
+    record: dict[str, Any] = dict(common, kind="record", job_id=job_id, fingerprint=candidate.get("fingerprint"),
+                                  inputs=candidate.get("inputs"))
+    evaluated = (candidate.get("eval") or {}).get("key")
+    if spec.name in ctx.opts.accept:
+        return [Action(model_after=model, new_model=candidate.get("trained_model") or model, reasons=(
+            f"--accept: pins the held-back candidate {model} although its eval did not pass the gate",), **record)]
+    if spec.eval is None:
+        return [Action(model_after=model, new_model=candidate.get("trained_model") or model, reasons=(
+            f"the spec has no eval any more: apply pins the held-back candidate {model}",), **record)]
+    if ctx.opts.eval_keys.get(spec.name, evaluated) != evaluated:
+        return [Action(model_after=f"{model} (if the gate passes)", reasons=(
+            f"the eval changed since candidate {model} was held back: apply evaluates it again and pins it if the "
+            "gate passes",), **record)]
+    return []
 
 
 def _deploying(action: Action, spec: FineTuneSpec) -> Action:
@@ -300,6 +354,50 @@ def _deploying(action: Action, spec: FineTuneSpec) -> Action:
     after = "(when deployed)" if action.kind == "record" or action.new_model else action.model_after
     return replace(action, model_after=after, reasons=action.reasons + (
         f"then deploys the trained model to {describe_deploy(spec.deploy)}; the pin moves once it is callable",))
+
+
+def pin_outdated(pin: Any, entry: LockEntry) -> bool:
+    """Whether the entry pins another model of its job than the spec's ``pin`` asks for (no training)."""
+    recorded = (entry.checkpoint or {}).get("pin", "final")
+    return bool(entry.model) and bool((entry.job or {}).get("id")) and recorded != (pin or "final")
+
+
+def _repin(spec: FineTuneSpec, entry: LockEntry) -> Action:
+    from ftops.results import pin_label
+
+    before = pin_label((entry.checkpoint or {}).get("pin", "final"))
+    job_id = (entry.job or {}).get("id")
+    return Action(spec=spec.name, kind="update", provider=spec.provider, model_before=entry.model,
+                  model_after="(from the job's checkpoints)" if spec.pin != "final" else
+                  ((entry.checkpoint or {}).get("final_model") or "(the job's final model)"), job_id=job_id,
+                  reasons=(f"pin: {before} -> {pin_label(spec.pin)}; apply re-pins from job {job_id} (no training)",))
+
+
+def held_reason(entry: LockEntry, job_id: str | None) -> str:
+    """Why a cancelled job is not started again: ftops itself cancels only jobs whose inputs are superseded, so a
+    job of the current inputs that is cancelled was stopped by a person (`ftops cancel`, or the provider's
+    console)."""
+    requested = (entry.pending or {}).get("requested") or {}
+    if requested.get("verb") == "cancel":
+        return f"job {job_id} was cancelled with `ftops cancel` ({requested.get('at') or 'time unknown'})"
+    return f"job {job_id} was cancelled outside apply"
+
+
+def _imported(entry: LockEntry, ctx: _Context, common: dict[str, Any], launch: dict[str, Any]) -> Action:
+    """An entry `ftops import` wrote: adopted as it is when every input was verified to match the spec as it is
+    now, else trained (its findings say why)."""
+    imported = entry.imported or {}
+    job_id = imported.get("job_id")
+    if imported.get("matches") and job_id and ctx.same(imported.get("fingerprint")):
+        return Action(kind="adopt", job_id=job_id, model_after=entry.model, new_model=entry.model,
+                      reasons=(f"imported job {job_id}: every input matches the spec; apply records it as this "
+                               "spec's model (no training)",), **common)
+    findings = [str(f) for f in imported.get("findings") or ()]
+    if imported.get("matches"):
+        findings = ["the spec changed since it was imported"]
+    return Action(kind="replace", job_id=None, reasons=(
+        f"imported model {entry.model} (job {job_id or 'unknown'}) cannot be adopted:", *findings,
+        "apply trains the spec; the imported model stays pinned until the new one succeeds"), **launch)
 
 
 def _redeploy(spec: FineTuneSpec, entry: LockEntry) -> Action:
@@ -358,13 +456,13 @@ def _integrity(spec_name: str, entry: LockEntry, edited: bool, observed: Observe
     problems = []
     if job is not None and entry.model:
         produced = job.fine_tuned_model
-        if produced and produced not in (entry.model, entry.trained_model):
+        if produced and produced not in (entry.model, entry.trained_model, (entry.checkpoint or {}).get("final_model")):
             problems.append(f"ftops.lock pins {entry.trained_model or entry.model}, but its job {job_id} produced "
                             f"{produced}")
         carried = key_chars(opts, entry.provider)
         expected = {LaunchKey(opts.project, name, entry.fingerprint).carried(carried)
                     for name in (spec_name, *former_names)} if entry.fingerprint else set()
-        if job.launch_key and expected and job.launch_key not in expected:
+        if job.launch_key and expected and job.launch_key not in expected and not entry.imported:
             problems.append(f"ftops.lock names job {job_id}, which was not started for this spec and fingerprint"
                             + (f" (it belongs to spec {job.spec!r})" if job.spec and job.spec != spec_name else ""))
     if problems:
@@ -462,8 +560,12 @@ def _spec_notices(spec: FineTuneSpec, entry: LockEntry | None, spec_actions: lis
     pconf = opts.providers.get(spec.provider)
     if pconf and spec.deploy is None and kind_of(pconf.type).effective(pconf).capabilities.needs_deploy:
         notices.append(Notice("warning", f"{spec.provider} serves a fine-tuned model only once it is deployed; "
-                              "the lockfile will pin the trained model's name (add deploy: {deployment: NAME} to "
-                              "pin a name applications can call)", spec=spec.name))
+                              "the lockfile will pin the trained model's name (add a deploy block to pin a name "
+                              "applications can call)", spec=spec.name))
+    rule = kind_of(pconf.type).effective(pconf).capabilities.suffix if pconf else None
+    if rule and spec.suffix and rule.sent(spec.suffix) != spec.suffix:
+        notices.append(Notice("warning", f"suffix {spec.suffix!r} is sent as {rule.sent(spec.suffix)!r}: "
+                              f"{spec.provider} does not take spaces in a suffix", spec=spec.name))
     cutoff = kind_of(pconf.type).training_cutoff(pconf) if pconf else None
     if cutoff:
         days = (cutoff - opts.today).days
@@ -472,6 +574,71 @@ def _spec_notices(spec: FineTuneSpec, entry: LockEntry | None, spec_actions: lis
         notices.append(Notice("error" if days < 0 else "warning", text + _migrate_hint(spec.provider),
                               date=str(cutoff), days_left=days))
     return notices
+
+
+DEPLOYS = LAUNCHES | {"adopt", "record", "update"}  # actions after which apply may deploy the spec's model
+
+
+def _per_month(hourly: float) -> str:
+    return f"{cost.format_usd(hourly)}/hour (about {cost.format_usd(hourly * 730)} a month)"
+
+
+def _deployments(spec: FineTuneSpec, entry: LockEntry | None, actions: list[Action], base_model: str | None,
+                 opts: PlanOptions) -> tuple[list[Action], list[Notice]]:
+    """What a spec's deploy step costs and when it stops serving: each action that deploys says its hourly cost
+    (a deployed model is billed by the hour while it exists, called or not); a deployment the provider retires
+    within ``warn_days`` is a warning (an error once retired). Deployments of models this spec no longer pins
+    (``deploy.superseded``) are removed by an apply with --prune, and named with their cost otherwise."""
+    pconf = opts.providers.get(spec.provider)
+    if pconf is None:
+        return actions, []
+    kind = kind_of(pconf.type).effective(pconf)
+    notices: list[Notice] = []
+    base = base_model or ((entry.inputs or {}).get("base_model") if entry else None)
+    if spec.deploy is not None:
+        hourly = kind.hosting_usd_per_hour(pconf, spec.deploy, base)
+        for i, action in enumerate(actions):
+            deploys = action.kind in DEPLOYS and (action.kind != "update" or action.model_after == "(when deployed)")
+            if deploys and hourly is not None:
+                actions[i] = replace(action, hourly_usd=hourly, reasons=action.reasons + (
+                    f"hosting: {_per_month(hourly)} while the deployment exists, called or not",))
+        retires = kind.deploy_retires(pconf, base)
+        if retires is not None and (actions or (entry and entry.deploy)):
+            days = (retires - opts.today).days
+            where = f"{spec.provider} stops serving deployed fine-tunes of {kind.base_of(base or '')}"
+            if days < 0:
+                notices.append(Notice("error", f"{where} since {retires} ({-days} days ago); its deployment no longer "
+                                      "serves" + _migrate_hint(spec.provider), spec=spec.name, date=str(retires),
+                                      days_left=days))
+            elif days <= opts.warn_days:
+                notices.append(Notice("warning", f"{where} on {retires} ({days} days left): the deployment stops "
+                                      "serving then" + _migrate_hint(spec.provider), spec=spec.name,
+                                      date=str(retires), days_left=days))
+    superseded = tuple((entry.deploy or {}).get("superseded") or ()) if entry else ()
+    if superseded:
+        names = ", ".join(str(d.get("model")) for d in superseded)
+        hourly = sum(kind.hosting_usd_per_hour(pconf, d.get("target") or {}, base) or 0.0 for d in superseded)
+        billed = f" (billed {_per_month(hourly)} in all)" if hourly else ""
+        if opts.prune:
+            why = f"--prune removes the deployment(s) of models this spec no longer pins: {names}{billed}"
+            update = next((i for i, a in enumerate(actions) if a.kind == "update"), None)
+            if update is not None:
+                actions[update] = replace(actions[update], undeploy=superseded,
+                                          reasons=actions[update].reasons + (why,))
+            else:
+                assert entry is not None
+                actions.append(Action(spec=spec.name, kind="update", provider=spec.provider, model_before=entry.model,
+                                      model_after=entry.model, undeploy=superseded, reasons=(why,)))
+        else:
+            notices.append(Notice("warning", f"deployment(s) of models this spec no longer pins still exist: {names}"
+                                  f"{billed}; `ftops apply --prune` removes them", spec=spec.name))
+    if opts.prune and any(a.launches or a.kind in ("adopt", "record") for a in actions) and entry and entry.deploy \
+            and "undeploy" in kind.capabilities.verbs:
+        i = next(i for i, a in enumerate(actions) if a.launches or a.kind in ("adopt", "record"))
+        actions[i] = replace(actions[i], undeploy=(entry.deploy,), reasons=actions[i].reasons + (
+            f"--prune: once the new model serves and is pinned, its old deployment {entry.deploy.get('model')} is "
+            "removed",))
+    return actions, notices
 
 
 def _moves(specs: list[FineTuneSpec], lock: Lockfile) -> tuple[Lockfile, list[Action]]:
@@ -532,27 +699,48 @@ def make_plan(specs: list[FineTuneSpec], lock: Lockfile, observed: Observed, fac
                 spec_actions = [Action(spec=spec.name, kind="update", provider=spec.provider,
                                        model_before=entry.model, model_after=entry.model,
                                        reasons=(f"{why} (lockfile only; no training)",))]
-        if not spec_actions and spec.name not in moved:
+        held = _held(spec, entry, spec_actions, observed, opts)
+        if held:
+            notices.append(Notice("warning", held, spec=spec.name))
+        elif not spec_actions and spec.name not in moved:
             unchanged.append(spec.name)
+        spec_actions += _prune_superseded(spec, entry, opts)
         for a in spec_actions:
             if a.kind in ("record", "adopt") and a.new_model:
                 recorded[spec.name] = a.new_model
             elif a.kind in LAUNCHES or a.kind in ("wait", "adopt", "record", "repair"):
                 busy.add(spec.name)
+        spec_actions, deploy_notices = _deployments(spec, entry, spec_actions, root_base[spec.name], opts)
         actions.extend(spec_actions)
-        notices += _spec_notices(spec, entry, spec_actions, observed, root_base[spec.name], opts)
+        notices += _spec_notices(spec, entry, spec_actions, observed, root_base[spec.name], opts) + deploy_notices
     for name in sorted(set(lock.entries) - names):
         entry = lock.entries[name]
         protected = entry.protect
+        running = _running_job(entry, observed)
+        cancel = (f"its job {running} is still in flight; apply cancels it (it would keep running and billing)",) \
+            if running else ()
+        pconf = opts.providers.get(entry.provider)
+        removable = pconf is not None and "undeploy" in kind_of(pconf.type).effective(pconf).capabilities.verbs
+        deployed = [d for d in [entry.deploy or {}, *((entry.deploy or {}).get("superseded") or ())]
+                    if d.get("model")] if removable else []
         if opts.prune and entry.model and not protected and entry.provider in opts.providers:
+            older = tuple(s["model"] for s in entry.superseded or () if not s.get("protect"))
+            also = f" and {len(older)} model(s) it superseded" if older else ""
+            first = f" after removing its deployment(s) {', '.join(d['model'] for d in deployed)}" if deployed else ""
             actions.append(Action(spec=name, kind="delete", provider=entry.provider, model_before=entry.model,
-                                  reasons=("spec removed; --prune deletes its model from the provider",)))
+                                  job_id=running, models=older,
+                                  reasons=(f"spec removed; --prune deletes its model{also} from the provider{first}",
+                                           *cancel)))
         else:
             why = "spec removed; the model stays on the provider" + (" (protected)" if protected else "")
+            if not entry.model:
+                why = "spec removed before a model was pinned"
             if opts.prune and entry.provider not in opts.providers:
                 why += f" (its provider {entry.provider!r} is no longer in ftops.yaml, so it cannot be deleted)"
+            if deployed:
+                why += f"; its deployment(s) {', '.join(d['model'] for d in deployed)} keep serving (and billing)"
             actions.append(Action(spec=name, kind="forget", provider=entry.provider, model_before=entry.model,
-                                  reasons=(why,)))
+                                  job_id=running, reasons=(why, *cancel)))
     hidden: list[str] = []
     if opts.targets:
         wanted = set(opts.targets)
@@ -580,6 +768,46 @@ def make_plan(specs: list[FineTuneSpec], lock: Lockfile, observed: Observed, fac
     return Plan(actions=tuple(actions), notices=tuple(_dedupe(notices)), refreshed=observed.refreshed,
                 total_usd=total, unchanged=tuple(unchanged), hidden=tuple(hidden),
                 skipped=tuple(sorted(observed.skipped)))
+
+
+def _held(spec: FineTuneSpec, entry: LockEntry | None, spec_actions: list[Action], observed: Observed,
+          opts: PlanOptions) -> str | None:
+    """Why this spec's job, which a person cancelled, is not started again (None when it is not so held).
+    ``_plan_spec`` plans nothing for a cancelled job of the current inputs; inputs that changed since train."""
+    pending = (entry.pending if entry else None) or {}
+    if entry is None or spec_actions or not pending.get("job_id") or spec.name in opts.retry:
+        return None
+    state, _ = _state(entry, observed)
+    if state != states.CANCELLED:
+        return None
+    return (f"{held_reason(entry, pending['job_id'])}; apply does not start it again. To train it: "
+            f"`ftops apply --retry {spec.name}`")
+
+
+def _running_job(entry: LockEntry, observed: Observed) -> str | None:
+    """The entry's pending job when it is (or may be) still in flight."""
+    job_id = (entry.pending or {}).get("job_id")
+    if not job_id:
+        return None
+    state, _ = _state(entry, observed)
+    return job_id if state in states.IN_FLIGHT else None
+
+
+def _prune_superseded(spec: FineTuneSpec, entry: LockEntry | None, opts: PlanOptions) -> list[Action]:
+    """With --prune: delete the models this spec's replaces superseded, except the newest ``keep`` ones; none of a
+    protected spec's, none recorded while it was protected."""
+    if not opts.prune or entry is None or spec.protect or not entry.superseded:
+        return []
+    older = [s for s in entry.superseded if not s.get("protect")]
+    kept = older[len(older) - spec.keep:] if spec.keep else []
+    doomed = tuple(s["model"] for s in older if s not in kept)
+    if not doomed:
+        return []
+    why = [f"--prune deletes {len(doomed)} model(s) superseded by the pinned {entry.model}: {', '.join(doomed)}"]
+    if spec.keep:
+        why.append(f"keep: {spec.keep} keeps {', '.join(s['model'] for s in kept)}")
+    return [Action(spec=spec.name, kind="delete", provider=entry.provider, model_before=entry.model,
+                   model_after=entry.model, models=doomed, reasons=tuple(why))]
 
 
 def _dedupe(notices: list[Notice]) -> list[Notice]:

@@ -46,6 +46,9 @@ def _extra_keys(error: jsonschema.ValidationError) -> list:
 
 
 def _message(error: jsonschema.ValidationError) -> str:
+    if error.validator == "type" and error.validator_value == "array" and isinstance(error.instance, str):
+        items = [item.strip() for item in error.instance.split(",") if item.strip()]
+        return _short(f"{error.instance!r} is one string, but this key takes a list: write [{', '.join(items)}]")
     if error.validator == "additionalProperties":
         extra = _extra_keys(error)
         if extra:
@@ -130,16 +133,33 @@ def validate(doc: Document, name: str, memo: Memo | None = None) -> list[Problem
     memo knows the document as valid)."""
     if memo is not None and memo.knows(doc, name):
         return []
-    problems = _problems(doc, name)
+    problems = _problems(_validator(name), doc, doc.data, [])
     if memo is not None and not problems:
         memo.remember(doc, name)
     return problems
 
 
-def _problems(doc: Document, name: str) -> list[Problem]:
+def validate_part(doc: Document, path: list, schema: dict[str, Any], suffix: str = "") -> list[Problem]:
+    """The problems of the value at ``path`` in ``doc`` against ``schema`` (a part whose schema depends on something
+    else in the project, such as a spec's ``deploy`` block on its provider's type); ``suffix`` ends each message."""
+    value: Any = doc.data
+    for key in path:
+        value = value.get(key) if isinstance(value, dict) else None
+    return [Problem(p.message + suffix, file=p.file, line=p.line, key=p.key) for p in
+            _problems(_compiled(json.dumps(schema, sort_keys=True)), doc, value, list(path))]
+
+
+@lru_cache(maxsize=None)
+def _compiled(schema_json: str) -> jsonschema.Draft202012Validator:
+    import jsonschema
+
+    return jsonschema.Draft202012Validator(json.loads(schema_json), format_checker=jsonschema.FormatChecker())
+
+
+def _problems(validator: jsonschema.Draft202012Validator, doc: Document, value: Any, prefix: list) -> list[Problem]:
     problems = []
-    for error in sorted(_validator(name).iter_errors(doc.data), key=lambda e: list(map(str, e.absolute_path))):
-        path = list(error.absolute_path)
+    for error in sorted(validator.iter_errors(value), key=lambda e: list(map(str, e.absolute_path))):
+        path = prefix + list(error.absolute_path)
         if error.validator == "additionalProperties":
             extra = _extra_keys(error)
             for key in extra:

@@ -51,6 +51,10 @@ class FineTuneSpec:
     moved_from: tuple[str, ...] = ()
     method_as_written: dict[str, Any] | None = None  # the YAML's method block (for fingerprints of ftops 0.1)
     deploy: dict[str, Any] | None = None  # the deploy step after training (not part of the fingerprint)
+    pin: Any = "final"  # final | best_valid_loss | {step: N}: which model of the job is pinned (not fingerprinted)
+    keep: int = 0  # superseded models apply --prune leaves on the provider (the newest ones)
+    eval: dict[str, Any] | None = None  # the eval block as written (not part of the fingerprint; ftops.eval)
+    eval_data: DatasetRef | None = None  # its data file, when it names one (else the validation file is used)
 
     @property
     def method_type(self) -> str:
@@ -123,11 +127,16 @@ def _file_problem(path: Path, shown: str) -> str | None:
 
 
 def _dataset(doc: Document, key: str, spec_file: Path, config: ProjectConfig,
-             problems: list[Problem]) -> DatasetRef | None:
-    value = doc.data.get(key)
+             problems: list[Problem], where: list | None = None) -> DatasetRef | None:
+    """The dataset a spec names at ``key`` (or at the key path ``where``, e.g. ``eval.data``)."""
+    where = where or [key]
+    value = doc.data
+    for part in where:
+        value = value.get(part) if isinstance(value, dict) else None
     if value is None:
         return None
-    line = doc.line_of([key])
+    key = ".".join(map(str, where))
+    line = doc.line_of(where)
 
     def bad(message: str) -> DatasetRef | None:
         problems.append(Problem(message, file=doc.file, line=line, key=key))
@@ -171,6 +180,10 @@ def _build(doc: Document, spec_file: Path, config: ProjectConfig, problems: list
     if train and valid and train.path == valid.path:
         problems.append(Problem("validation_file is the training file; they must not share examples",
                                 file=doc.file, line=doc.line_of(["validation_file"]), key="validation_file"))
+    eval_data = _dataset(doc, "data", spec_file, config, problems, where=["eval", "data"])
+    if train and eval_data and train.path == eval_data.path:
+        problems.append(Problem("eval.data is the training file; evaluate on examples the model was not trained on",
+                                file=doc.file, line=doc.line_of(["eval", "data"]), key="eval.data"))
     if len(problems) > before or train is None:
         return None
     base = data["base_model"]
@@ -193,11 +206,16 @@ def _build(doc: Document, spec_file: Path, config: ProjectConfig, problems: list
         moved_from=_moved_from(data.get("moved_from")),
         method_as_written=data.get("method"),
         deploy=canonical(dict(data["deploy"])) if data.get("deploy") is not None else None,
+        pin=canonical(data["pin"]) if data.get("pin") is not None else "final",
+        keep=int(data.get("keep") or 0),
+        eval=canonical(dict(data["eval"])) if data.get("eval") is not None else None,
+        eval_data=eval_data,
     )
 
 
 def load_specs(config: ProjectConfig) -> list[FineTuneSpec]:
     """Load and check every spec; raise one SpecError listing all problems. Returned in dependency order."""
+    from ftops.eval.checks import spec_problems as eval_problems
     from ftops.providers.fit import spec_problems
 
     problems: list[Problem] = []
@@ -221,6 +239,7 @@ def load_specs(config: ProjectConfig) -> list[FineTuneSpec]:
             provider = doc.data.get("provider", config.default_provider) if isinstance(doc.data, dict) else None
             if isinstance(provider, str) and provider in config.providers:
                 found += spec_problems(doc.data, config.providers[provider], doc)
+            found = eval_problems(doc, found, config.providers.get(provider) if isinstance(provider, str) else None)
             if found:
                 problems.extend(found)
                 continue
@@ -261,6 +280,7 @@ def load_specs(config: ProjectConfig) -> list[FineTuneSpec]:
                                 file=doc.file, line=doc.line_of(["base_model", "spec"]), key="base_model.spec"))
     if problems:
         count = len(problems)
+        problems.sort(key=lambda p: (p.file or "", p.line or 0))  # as a reader goes through each file
         raise SpecError(f"{count} problem{'s' if count != 1 else ''} in specs", problems=problems)
     return ordered
 

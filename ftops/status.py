@@ -27,9 +27,11 @@ def collect_status(lock: Lockfile, today: dt.date, providers: dict[str, Provider
         rows.append({
             "name": name, "provider": entry.provider, "model": entry.model, "fingerprint": entry.fingerprint,
             "job": entry.job, "pending": entry.pending and {k: entry.pending.get(k) for k in
-                                                               ("job_id", "status", "error", "started_at")},
+                                                               ("job_id", "status", "error", "started_at", "requested")
+                                                               if k in entry.pending or k != "requested"},
             "model_shutdown_date": entry.model_shutdown_date,
             "model_shutdown_days_left": _days(entry.model_shutdown_date, today),
             "base_model_shutdown_date": base_date, "base_model_shutdown_days_left": _days(base_date, today),
+            "metrics": entry.metrics, "superseded": [s["model"] for s in entry.superseded or ()],
         })
     return rows

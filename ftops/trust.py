@@ -3,13 +3,16 @@
 ftops.yaml is part of the repository, so a pull request can change a provider's ``base_url`` and ``api_key_env``.
 A key is therefore sent only to an endpoint that something outside the repository binds it to:
 
-1. the provider's own service, built into its type (OPENAI_API_KEY -> https://api.openai.com, ...);
+1. the provider's own service, built into its type (OPENAI_API_KEY -> https://api.openai.com,
+   AZURE_ACCESS_TOKEN -> https://management.azure.com, ...);
 2. the environment: ``OPENAI_BASE_URL`` binds OPENAI_API_KEY to that URL (as the official SDK reads it), and
    ``FTOPS_CREDENTIALS`` lists bindings, ``VAR=URL`` separated by spaces, commas or newlines;
 3. a trusted config file, ``FTOPS_TRUSTED_CONFIG`` (or ``--trusted-config``): typically the base branch's
    ftops.yaml, which the pull-request workflow writes outside the checkout. Its providers' key variables and
    endpoints are trusted as they are there.
 
+A provider type may send more than one secret, each to its own endpoint (``ProviderKind.credentials``: Azure
+OpenAI's API key to the resource, its Entra token to the management endpoint); every one must be bound.
 A provider whose endpoint and key variable no source binds is not contacted: the plan is made without it (as with
 ``--no-refresh``) and says why; apply refuses. Bindings match scheme, host and port; a binding's path, when it
 has one, must prefix the endpoint's path.
@@ -20,7 +23,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
@@ -101,6 +104,7 @@ class Verdict:
     key: str | None
     refused: str | None = None
     hint: str | None = None
+    credentials: dict[str, str] = field(default_factory=dict)  # the other credentials' values, by name
 
 
 class Trust:
@@ -113,9 +117,8 @@ class Trust:
 
         bindings = []
         for type_name in registry.types():
-            kind = registry.kind(type_name)
-            if kind.key_env and kind.default_base_url:
-                bindings.append(Binding(kind.key_env, kind.default_base_url, f"{type_name}'s own service"))
+            bindings += [Binding(variable, url, f"{type_name}'s own service")
+                         for variable, url in registry.kind(type_name).builtin_bindings()]
         if os.environ.get("OPENAI_BASE_URL"):
             bindings.append(Binding("OPENAI_API_KEY", os.environ["OPENAI_BASE_URL"], "OPENAI_BASE_URL"))
         bindings += _parse_credentials(os.environ.get(CREDENTIALS_ENV, ""))
@@ -126,25 +129,55 @@ class Trust:
         return cls(bindings)
 
     def verdict(self, pconf: ProviderConfig, kind: ProviderKind) -> Verdict:
-        variable, endpoint = kind.key_variable(pconf), kind.endpoint(pconf)
+        credentials = kind.credentials(pconf)
+        if not credentials:
+            return Verdict(key=None)  # a provider that sends no secret (the built-in emulator)
+        label = f"provider {pconf.name!r}"
+        for cred in credentials:
+            refused = self._refused(label, cred.variable, cred.endpoint, "its key is" if cred.name == "key" else
+                                    f"its {cred.name} ({cred.variable}) is")
+            if refused is not None:
+                return refused
+        values: dict[str, str] = {}
+        for cred in credentials:
+            value = _value(label, cred.variable, "an API key" if cred.name == "key" else f"its {cred.name}",
+                           optional=cred.optional)
+            if value is not None:
+                values[cred.name] = value
+        return Verdict(key=values.pop("key", None), credentials=values)
+
+    def check(self, label: str, variable: str | None, endpoint: str | None) -> Verdict:
+        """Whether the key in ``variable`` may be sent to ``endpoint`` (``label`` names it in messages): the rule
+        for any other endpoint a provider sends a key to (a ``serve`` URL)."""
         if variable is None or endpoint is None:
             return Verdict(key=None)  # a provider that sends no secret (the built-in emulator)
-        if not any(b.variable == variable and b.covers(endpoint) for b in self.bindings):
-            return Verdict(None, refused=(
-                f"provider {pconf.name!r}: no trusted configuration binds {variable} to {_origin(endpoint)}, so "
-                "its key is not sent there and the provider is not contacted"),
-                hint=f"if that endpoint is yours, bind the key outside the repository: {CREDENTIALS_ENV}="
-                     f"\"{variable}={_origin(endpoint)}\" (or {TRUSTED_CONFIG_ENV}=<a reviewed ftops.yaml, e.g. the "
-                     "base branch's>)")
-        value = os.environ.get(variable, "")
-        if not value.strip():
-            raise ConfigError(f"provider {pconf.name!r} needs an API key: set the {variable} environment variable",
-                              hint="or run `ftops plan --no-refresh`, which needs no credentials")
-        problem = key_problem(value.strip())
-        if problem:
-            raise ConfigError(f"the value of {variable} {problem} (the value is not shown)",
-                              hint="copy the key again, without surrounding quotes or line breaks")
-        return Verdict(key=value.strip())
+        return self._refused(label, variable, endpoint, "its key is") or \
+            Verdict(key=_value(label, variable, "an API key", optional=False))
+
+    def _refused(self, label: str, variable: str, endpoint: str, what: str) -> Verdict | None:
+        if any(b.variable == variable and b.covers(endpoint) for b in self.bindings):
+            return None
+        return Verdict(None, refused=(
+            f"{label}: no trusted configuration binds {variable} to {_origin(endpoint)}, so {what} not sent there "
+            "and the provider is not contacted"),
+            hint=f"if that endpoint is yours, bind it outside the repository: {CREDENTIALS_ENV}="
+                 f"\"{variable}={_origin(endpoint)}\" (or {TRUSTED_CONFIG_ENV}=<a reviewed ftops.yaml, e.g. the "
+                 "base branch's>)")
+
+
+def _value(label: str, variable: str, what: str, *, optional: bool) -> str | None:
+    """The secret in ``variable``, checked (never shown); None when an optional one is not set."""
+    value = os.environ.get(variable, "").strip()
+    if not value:
+        if optional:
+            return None
+        raise ConfigError(f"{label} needs {what}: set the {variable} environment variable",
+                          hint="or run `ftops plan --no-refresh`, which needs no credentials")
+    problem = key_problem(value)
+    if problem:
+        raise ConfigError(f"the value of {variable} {problem} (the value is not shown)",
+                          hint="copy the key again, without surrounding quotes or line breaks")
+    return value
 
 
 def key_problem(value: str) -> str | None:
@@ -167,7 +200,7 @@ def _origin(url: str) -> str:
 
 
 def _from_config(path: Path) -> list[Binding]:
-    """The (key variable, endpoint) pairs of a trusted ftops.yaml."""
+    """The (variable, endpoint) pairs of every credential of a trusted ftops.yaml's providers."""
     from ftops.config import parse_config_file
     from ftops.providers import registry
 
@@ -176,10 +209,5 @@ def _from_config(path: Path) -> list[Binding]:
     except FileNotFoundError:
         raise ConfigError(f"{TRUSTED_CONFIG_ENV} names {path}, which does not exist",
                           hint="write the base branch's ftops.yaml there first, or unset it") from None
-    bindings = []
-    for pconf in config.values():
-        kind = registry.kind(pconf.type)
-        variable, endpoint = kind.key_variable(pconf), kind.endpoint(pconf)
-        if variable and endpoint:
-            bindings.append(Binding(variable, endpoint, f"{TRUSTED_CONFIG_ENV} ({path})"))
-    return bindings
+    return [Binding(cred.variable, cred.endpoint, f"{TRUSTED_CONFIG_ENV} ({path})")
+            for pconf in config.values() for cred in registry.kind(pconf.type).credentials(pconf)]

@@ -138,13 +138,20 @@ def observe(ws: Workspace, pool: ProviderPool | None) -> Observed:
 
 
 def plan_options(ws: Workspace, *, prune: bool = False, targets: frozenset[str] = frozenset(),
-                 today: dt.date | None = None) -> PlanOptions:
+                 today: dt.date | None = None, retry: frozenset[str] = frozenset(),
+                 accept: frozenset[str] = frozenset(), eval_keys: dict[str, str] | None = None) -> PlanOptions:
     return PlanOptions(today=today or dt.date.today(), project=ws.project, prune=prune, targets=targets,
                        warn_days=ws.config.warn_days, prices=ws.config.prices, budget_usd=ws.config.budget_usd,
-                       providers=dict(ws.config.providers))
+                       providers=dict(ws.config.providers), retry=retry, accept=accept,
+                       eval_keys=dict(eval_keys or {}))
 
 
 def build_plan(ws: Workspace, observed: Observed, *, prune: bool = False, targets: frozenset[str] = frozenset(),
-               today: dt.date | None = None) -> Plan:
-    return make_plan(ws.specs, ws.lock, observed, ws.facts, plan_options(ws, prune=prune, targets=targets,
-                                                                         today=today))
+               today: dt.date | None = None, retry: frozenset[str] = frozenset(),
+               accept: frozenset[str] = frozenset()) -> Plan:
+    from ftops.eval import planning  # evals: their data is read here, so the plan itself stays pure
+
+    prepared = planning.prepare(ws)
+    opts = plan_options(ws, prune=prune, targets=targets, today=today, retry=retry, accept=accept,
+                        eval_keys=prepared.keys)
+    return planning.with_evals(make_plan(ws.specs, ws.lock, observed, ws.facts, opts), ws, prepared, opts)

@@ -20,6 +20,7 @@ import yaml
 from ftops.cli.context import Runtime
 from ftops.cli.main import main
 from ftops.emulator import EmulatorConfig, start
+from ftops.emulator.answers import RECORD_ENV
 
 TEST_KEY_ENV = "FTOPS_TEST_KEY"
 TEST_KEY = "test-key-not-a-secret"
@@ -32,6 +33,23 @@ def _isolated_env(monkeypatch, tmp_path_factory):
     for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "OPENAI_ORG_ID", "OPENAI_PROJECT_ID", "FTOPS_TODAY",
                  "NO_COLOR", "FORCE_COLOR", "FTOPS_CREDENTIALS", "FTOPS_TRUSTED_CONFIG"):
         monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture(autouse=True)
+def _answers_match_the_published_specs(monkeypatch, tmp_path_factory):
+    """Every answer any emulator gives while a test runs (in this process or a subprocess) is recorded and checked
+    against the provider's published OpenAPI document afterwards (tests/published.py); a mismatch fails the test
+    that caused it."""
+    from tests import published
+
+    directory = tmp_path_factory.mktemp("answers")
+    monkeypatch.setenv(RECORD_ENV, str(directory))
+    yield
+    mismatches = published.check_directory(directory)
+    if mismatches:
+        shown = "\n".join(mismatches[:20]) + (f"\n... and {len(mismatches) - 20} more" if len(mismatches) > 20 else "")
+        pytest.fail(f"the emulator answered what its provider's published API document does not allow:\n{shown}",
+                    pytrace=False)
 
 
 @pytest.fixture
@@ -194,3 +212,8 @@ def no_terminal(monkeypatch):
     monkeypatch.setattr("sys.stdin", io.StringIO(""))
 
 
+class Terminal(io.StringIO):
+    """stdin that is a terminal, with what the user types (``Terminal("n\\n")`` answers no to a prompt)."""
+
+    def isatty(self) -> bool:
+        return True

@@ -11,7 +11,7 @@ import typer
 
 from ftops.errors import ConfigError
 
-app = typer.Typer(help="Run the built-in fine-tuning emulator (OpenAI, Together or Fireworks API).",
+app = typer.Typer(help="Run the built-in fine-tuning emulator (OpenAI, Together, Fireworks or Azure OpenAI API).",
                   no_args_is_help=True)
 
 
@@ -30,11 +30,13 @@ def _range(text: str) -> tuple[float, float]:
 
 @app.command()
 def serve(
-    api: str = typer.Option("openai", "--api", help="The provider API to speak: openai, together or fireworks."),
+    api: str = typer.Option("openai", "--api", help="The provider API to speak: openai, together, fireworks or "
+                                                    "azure (the v1 data plane and ARM deployments)."),
     host: str = typer.Option("127.0.0.1", help="Interface to bind (loopback unless told otherwise)."),
     port: int = typer.Option(0, help="Port; 0 picks a free one."),
     state: Path = typer.Option(Path(".ftops/local"), help="State directory (shared safely between processes)."),
     job_duration: float = typer.Option(3.0, help="Seconds from job creation to success."),
+    deploy_duration: float = typer.Option(30.0, help="Seconds a deployment provisions (--api azure)."),
     fault_rate: float = typer.Option(0.0, help="Probability in [0, 1] that a /v1 request gets a fault."),
     fault_kinds: Optional[list[str]] = typer.Option(None, help="Fault kinds, comma-separated or repeated: "
                                                                 "429,500,503,drop,slow,drop_after."),
@@ -48,12 +50,15 @@ def serve(
                                                    "(a provider slower than its clients' timeout)."),
 ) -> int:
     """Serve until SIGINT/SIGTERM. The first line of output is FTOPS_EMULATOR_URL=<the API's base URL> (for
-    openai and together http://HOST:PORT/v1, for fireworks the bare http://HOST:PORT); admin endpoints are under
-    http://HOST:PORT/_emulator."""
+    openai and together http://HOST:PORT/v1, for fireworks the bare http://HOST:PORT, for azure
+    http://HOST:PORT/openai/v1 with the management endpoint at http://HOST:PORT); admin endpoints are under
+    http://HOST:PORT/_emulator. With FTOPS_EMULATOR_RECORD set to a directory, every answer is appended to a JSONL
+    file there."""
     from ftops.emulator import EmulatorConfig, start
 
     try:
         config = EmulatorConfig(state_dir=state, api=api, host=host, port=port, job_duration=job_duration,
+                                deploy_duration=deploy_duration,
                                 fault_rate=fault_rate, fault_kinds=_kinds(fault_kinds), seed=seed,
                                 api_key=api_key, training_cutoff=training_cutoff, latency=_range(latency),
                                 create_latency=create_latency)

@@ -11,7 +11,7 @@ from typing import Optional
 import typer
 
 from ftops.cli import context
-from ftops.cli.output import EXIT_OK, echo, warn
+from ftops.cli.output import EXIT_OK, echo
 from ftops.errors import ConfigError
 
 
@@ -22,14 +22,6 @@ class ProviderName(str, Enum):
     together = "together"
     fireworks = "fireworks"
     ray = "ray"
-
-
-def _known_types() -> set[str]:
-    """Provider types this ftops's config schema accepts (the registry grows; init may know more names)."""
-    from ftops.schema import load_schema
-
-    entry = load_schema("config")["properties"]["providers"]["additionalProperties"]
-    return set(entry["properties"]["type"]["enum"])
 
 
 def _next_steps(root: Path, provider: str, key_env: str | None) -> list[str]:
@@ -79,9 +71,6 @@ def init(
         echo(f"  {status:<{width}}  {rel}")
     if any(rel == "ftops.yaml" and status != "created" for rel, status in done):
         echo("ftops.yaml was there already: its settings (and provider) stay as they are.")
-    if provider.value not in _known_types():
-        warn(f"this ftops does not support provider type {provider.value!r} yet: `ftops validate` fails until an "
-             "ftops that does is installed")
     if github and provider.value in ("local", "ray"):
         echo(f"note: the workflows will run against the {provider.value} provider, which CI cannot keep or reach; "
              "point default_provider at a hosted one before relying on them.")

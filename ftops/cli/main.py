@@ -41,7 +41,9 @@ def _version(value: bool) -> None:
 @app.callback()
 def _global(
     directory: Path = typer.Option(None, "--directory", "-C", help="Run as if started in this directory."),
-    verbose: int = typer.Option(0, "--verbose", "-v", count=True, help="More output (retries, requests)."),
+    verbose: int = typer.Option(0, "--verbose", "-v", count=True, metavar="", show_default=False,
+                                help="A flag, repeatable: -v logs every provider request (method, URL, status, "
+                                     "time) and retry; -vv adds ftops's debug log."),
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Show the version."),
     trusted_config: Path = typer.Option(None, "--trusted-config", envvar="FTOPS_TRUSTED_CONFIG",
                                         help="A reviewed ftops.yaml (e.g. the base branch's) whose provider "
@@ -51,15 +53,16 @@ def _global(
     context.current.directory = (directory or Path.cwd()).resolve()
     context.current.trusted_config = trusted_config
     context.current.verbose = verbose
-    if verbose:  # handlers of our own: basicConfig does nothing when the host already set up logging
-        for name in ("ftops",) + (("httpx", "httpcore") if verbose > 1 else ()):
-            logger = logging.getLogger(name)
-            logger.setLevel(logging.INFO if verbose == 1 else logging.DEBUG)
-            if not any(getattr(h, "_ftops", False) for h in logger.handlers):
-                handler = logging.StreamHandler()
-                handler._ftops = True  # type: ignore[attr-defined]
-                handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
-                logger.addHandler(handler)
+    if verbose:  # a handler of our own: basicConfig does nothing when the host already set up logging
+        # ftops's loggers only: httpx logs whole URLs (query tokens included) and httpcore every socket event;
+        # ftops.http logs each request once, without secrets
+        logger = logging.getLogger("ftops")
+        logger.setLevel(logging.INFO if verbose == 1 else logging.DEBUG)
+        if not any(getattr(h, "_ftops", False) for h in logger.handlers):
+            handler = logging.StreamHandler()
+            handler._ftops = True  # type: ignore[attr-defined]
+            handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+            logger.addHandler(handler)
 
 
 def _register() -> None:
@@ -67,10 +70,15 @@ def _register() -> None:
         return
     _registered.append(True)
     # Imported here so that `import ftops` stays light; the order below is the order in --help.
-    from ftops.cli import completion_cmd, data_cmd, emulator_cmd, graph_cmd, init_cmd, migrate_cmd, project_cmds
+    from ftops.cli import (completion_cmd, data_cmd, emulator_cmd, eval_cmd, graph_cmd, import_cmd, init_cmd,
+                           job_cmds, migrate_cmd, project_cmds, results_cmd)
 
     app.command()(init_cmd.init)
     project_cmds.register(app)
+    job_cmds.register(app)
+    app.command()(results_cmd.results)
+    app.command(name="eval")(eval_cmd.eval_command)
+    app.command(name="import")(import_cmd.import_)
     app.command()(migrate_cmd.migrate)
     app.command()(graph_cmd.graph)
     app.add_typer(data_cmd.app, name="data")

@@ -107,12 +107,16 @@ def validate() -> int:
     return EXIT_OK
 
 
-def _make_plan(ws, *, refresh: bool, prune: bool, targets: list[str]):
+def _make_plan(ws, *, refresh: bool, prune: bool, targets: list[str], retry: list[str] | None = None,
+               accept: frozenset[str] = frozenset()):
     from ftops.workspace import ProviderPool, build_plan, observe
 
     unknown = sorted(set(targets) - {s.name for s in ws.specs} - set(ws.lock.entries))
     if unknown:
         raise PlanError(f"--target names no spec: {', '.join(unknown)}")
+    unknown = sorted(set(retry or ()) - {s.name for s in ws.specs})
+    if unknown:
+        raise PlanError(f"--retry names no spec: {', '.join(unknown)}")
     from ftops.providers.http import RetryPolicy
     from ftops.trust import Trust
 
@@ -124,12 +128,19 @@ def _make_plan(ws, *, refresh: bool, prune: bool, targets: list[str]):
         if pool:
             pool.close()
         raise
-    plan = build_plan(ws, observed, prune=prune, targets=frozenset(targets), today=context.current.runtime.today())
+    plan = build_plan(ws, observed, prune=prune, targets=frozenset(targets), today=context.current.runtime.today(),
+                      retry=frozenset(retry or ()), accept=accept)
     return plan, pool
 
 
-def _render(plan, ws, fmt: Format, colour: bool) -> str:
-    source = ", ".join(sorted({s.provider for s in ws.specs})) or "no provider"
+def _source(ws) -> str:
+    """The providers a plan refreshes (those of the specs and of the lockfile), as its header names them."""
+    return ", ".join(sorted({s.provider for s in ws.specs} | {e.provider for e in ws.lock.entries.values()})) \
+        or "no provider"
+
+
+def _render(plan, ws, fmt: Format, colour: bool, pool=None) -> str:
+    source = _source(ws)
     if fmt == Format.json:
         from ftops.render.json_plan import render_json
 
@@ -137,10 +148,29 @@ def _render(plan, ws, fmt: Format, colour: bool) -> str:
     if fmt == Format.markdown:
         from ftops.render.markdown import render_markdown
 
-        return render_markdown(plan, ws)
+        return render_markdown(plan, ws, _finished_curves(plan, pool))
     from ftops.render.text import render_text
 
     return render_text(plan, source=source, colour=colour)
+
+
+def _finished_curves(plan, pool) -> dict:
+    """The training metrics of the jobs this plan records as finished (for the PR comment's loss charts); a
+    provider without metrics, or one that does not answer, is left out."""
+    from ftops import lifecycle
+
+    curves: dict = {}
+    if pool is None:
+        return curves
+    for action in plan.actions:
+        if action.kind == "record" and action.job_id and action.provider not in plan.skipped:
+            try:
+                found = lifecycle.rows_or_none(pool(action.provider), action.job_id)
+            except FtopsError:
+                found = None
+            if found:
+                curves[action.job_id] = found
+    return curves
 
 
 def plan(
@@ -151,7 +181,10 @@ def plan(
     no_refresh: bool = typer.Option(False, "--no-refresh", help="Plan from the lockfile alone; no credentials."),
     target: Optional[List[str]] = typer.Option(None, "--target", "-t", help="Only these specs (repeatable).",
                                                autocompletion=complete_spec_names),
-    prune: bool = typer.Option(False, "--prune", help="Plan deleting models of removed specs (never protected)."),
+    prune: bool = typer.Option(False, "--prune", help="Plan deleting models of removed specs and models a replace "
+                               "superseded (never protected ones, never the newest `keep: N`)."),
+    retry: Optional[List[str]] = typer.Option(None, "--retry", help="Train again a spec whose job a person "
+                                              "cancelled (repeatable).", autocompletion=complete_spec_names),
 ) -> int:
     """Show what apply would change, why, and what it would cost."""
     from ftops.workspace import load_workspace
@@ -161,7 +194,7 @@ def plan(
         ws = load_workspace(_root())
         if _dataset_messages(ws, target):
             raise DatasetsHaveErrors("the datasets have errors (listed above); fix them before planning")
-        the_plan, pool = _make_plan(ws, refresh=not no_refresh, prune=prune, targets=target or [])
+        the_plan, pool = _make_plan(ws, refresh=not no_refresh, prune=prune, targets=target or [], retry=retry)
     except FtopsError as exc:
         if format == Format.json:  # tools reading stdout get a document that says what failed
             from ftops.render.json_plan import dumps, failed_document
@@ -170,9 +203,11 @@ def plan(
         if isinstance(exc, DatasetsHaveErrors):
             return EXIT_ERROR
         raise
-    if pool:
-        pool.close()
-    echo(_render(the_plan, ws, format, use_colour()))
+    try:
+        echo(_render(the_plan, ws, format, use_colour(), pool))
+    finally:
+        if pool:
+            pool.close()
     if out:
         from ftops.savedplan import save_plan
 
@@ -185,25 +220,37 @@ def plan(
     return EXIT_OK
 
 
-def _confirm(auto_approve: bool) -> None:
-    if auto_approve:
+def _confirm(auto_approve: bool, saved: bool) -> None:
+    """Ask before applying, unless told not to. A saved plan is applied without asking: it was reviewed when it
+    was saved, and apply refuses it when it no longer matches (as `terraform apply PLANFILE` does)."""
+    if auto_approve or saved:
         return
     if not sys.stdin.isatty():
         raise PlanError("refusing to apply without --auto-approve: there is no terminal to confirm on")
     if not typer.confirm("Apply these changes?", default=False):
+        echo("Apply cancelled.", err=True)
         raise typer.Exit(EXIT_ERROR)
 
 
 def apply(
-    planfile: Optional[Path] = typer.Argument(None, help="A plan saved with `ftops plan --out FILE`."),
-    auto_approve: bool = typer.Option(False, "--auto-approve", "-y", help="Do not ask for confirmation."),
+    planfile: Optional[Path] = typer.Argument(None, help="A plan saved with `ftops plan --out FILE`: applied "
+                                              "without asking (saving it after review was the approval), and "
+                                              "refused when it no longer matches."),
+    auto_approve: bool = typer.Option(False, "--auto-approve", "-y", help="Do not ask for confirmation (needed "
+                                      "without a terminal, unless a saved plan is given)."),
     wait: bool = typer.Option(False, "--wait", help="Follow jobs until they finish and record their models."),
-    prune: bool = typer.Option(False, "--prune", help="Delete models of removed specs (never protected ones)."),
+    prune: bool = typer.Option(False, "--prune", help="Delete models of removed specs and models a replace "
+                               "superseded once the new one is pinned (never protected ones, never the newest "
+                               "`keep: N`)."),
+    retry: Optional[List[str]] = typer.Option(None, "--retry", help="Train again a spec whose job a person "
+                                              "cancelled (repeatable).", autocompletion=complete_spec_names),
     target: Optional[List[str]] = typer.Option(None, "--target", "-t", help="Only these specs (repeatable).",
                                                autocompletion=complete_spec_names),
     lock_timeout: float = typer.Option(0.0, "--lock-timeout", help="Wait this long for another apply to finish."),
     wait_timeout: Optional[float] = typer.Option(None, "--wait-timeout", help="Stop following jobs after this "
                                                  "many seconds (they keep running)."),
+    accept: Optional[List[str]] = typer.Option(None, "--accept", help="Pin this spec's candidate that its eval "
+                                               "gate held back (repeatable).", autocompletion=complete_spec_names),
 ) -> int:
     """Make the providers match the specs; record the resulting models in ftops.lock."""
     from ftops.apply import Applier, ApplyOptions, Interrupted
@@ -233,13 +280,18 @@ def apply(
                 raise PlanError("a saved plan already says which specs it covers and whether it prunes; "
                                 "drop --target/--prune, or make a new plan with them")
 
+            if accept:
+                raise PlanError("a saved plan already says what it pins; drop --accept, or make a new plan")
             saved = load_saved_plan(planfile, ws)
             prune, target = saved.prune, saved.targets
-        the_plan, pool = _make_plan(ws, refresh=True, prune=prune, targets=target or [])
+            retry = [a["spec"] for a in saved.document["actions"] if a["kind"] == "retry"]
+        accepted = _accepted(ws, accept or [])
+        the_plan, pool = _make_plan(ws, refresh=True, prune=prune, targets=target or [], retry=retry,
+                                    accept=accepted)
         try:
             if planfile is not None:
                 saved.check_matches(the_plan)
-            echo(render_text(the_plan, source="providers", colour=use_colour()))
+            echo(render_text(the_plan, source=_source(ws), colour=use_colour()))
             if the_plan.errors:
                 echo("Not applying: the plan has errors.", err=True)
                 return EXIT_ERROR
@@ -250,20 +302,27 @@ def apply(
             if not the_plan.has_changes:
                 echo("Nothing to do.")
                 return EXIT_OK
-            _confirm(auto_approve)
+            _confirm(auto_approve, saved=planfile is not None)
             rt = context.current.runtime
             from ftops.workspace import plan_options
 
-            opts = ApplyOptions(project=ws.project, wait=wait, poll_interval=rt.poll_interval,
-                                timeout=wait_timeout, sleep=rt.sleep, now=rt.now, say=echo,
-                                lease_wait=max(lock_timeout, 600.0), plan_options=plan_options(ws))
-            store = LockStore(ws.config.lockfile, ws.lock, deferred=True)
-            applier = Applier(the_plan, {s.name: s for s in ws.specs}, store, pool, opts)
-            try:
-                outcomes = applier.run()
-            except Interrupted:
-                _interrupted(store, the_plan, applier.outcomes)
-                return EXIT_INTERRUPTED
+            from ftops.eval.applygate import EvalGate
+            from ftops.progress import live_or_plain
+
+            with live_or_plain(echo) as live:  # bars on a terminal; the plain lines elsewhere
+                say = live.say if live else echo
+                gate = EvalGate(ws, pool, accept=accepted, say=say) if any(s.eval for s in ws.specs) else None
+                opts = ApplyOptions(project=ws.project, wait=wait, poll_interval=rt.poll_interval,
+                                    timeout=wait_timeout, sleep=rt.sleep, now=rt.now, say=say,
+                                    lease_wait=max(lock_timeout, 600.0), plan_options=plan_options(ws),
+                                    progress=live.job if live else None, gate=gate)
+                store = LockStore(ws.config.lockfile, ws.lock, deferred=True)
+                applier = Applier(the_plan, {s.name: s for s in ws.specs}, store, pool, opts)
+                try:
+                    outcomes = applier.run()
+                except Interrupted:
+                    _interrupted(store, the_plan, applier.outcomes)
+                    return EXIT_INTERRUPTED
             if planfile is not None:
                 from ftops.savedplan import mark_applied
 
@@ -273,12 +332,27 @@ def apply(
     failed = [o for o in outcomes if not o.ok]
     in_flight = [o for o in outcomes if o.in_flight]
     deferred = [o for o in outcomes if o.deferred and o.ok]
-    done = len(outcomes) - len(failed) - len(in_flight) - len(deferred)
+    held = [o for o in outcomes if o.held]
+    done = len(outcomes) - len(failed) - len(in_flight) - len(deferred) - len(held)
     echo(f"\nApply finished: {done} done, {len(failed)} failed"
+         + (f", {len(held)} held back by an eval gate (the pin stayed; `ftops apply --accept NAME` pins it)"
+            if held else "")
          + (f", {len(in_flight)} job(s) still running (run `ftops apply` again to record them)" if in_flight
             else "")
          + (f", {len(deferred)} waiting for a parent" if deferred else "") + ".")
     return EXIT_ERROR if failed else EXIT_OK
+
+
+def _accepted(ws, names: list[str]) -> frozenset[str]:
+    """``--accept`` names, each a spec with a candidate its eval gate held back."""
+    for name in names:
+        entry = ws.lock.get(name)
+        if ws.spec(name) is None:
+            raise PlanError(f"--accept names no spec: {name}")
+        if entry is None or not entry.candidate:
+            raise PlanError(f"--accept {name}: it has no candidate held back by an eval gate",
+                            hint="`ftops plan` shows held-back candidates with their numbers")
+    return frozenset(names)
 
 
 def _interrupted(store, plan, outcomes) -> None:
@@ -294,16 +368,20 @@ def _interrupted(store, plan, outcomes) -> None:
     echo("Run `ftops apply` again to pick them up; started jobs are adopted, never started twice.", err=True)
 
 
-def status(json_out: bool = typer.Option(False, "--json", help="Machine-readable output.")) -> int:
-    """What the lockfile pins, what is in flight, and when each model shuts down (no provider calls)."""
+def status(json_out: bool = typer.Option(False, "--json", help="Machine-readable output."),
+           refresh: bool = typer.Option(False, "--refresh", help="Ask the providers for the current status of "
+                                        "the jobs in flight (the lockfile is not changed; apply records).")) -> int:
+    """What the lockfile pins, what is in flight, and when each model shuts down (--refresh: ask the providers)."""
     from ftops.status import collect_status
 
     from ftops.config import load_config, require_project
     from ftops.lockfile import read_lockfile
 
     config = require_project(load_config(_root()))
-    rows = collect_status(read_lockfile(config.lockfile, config.rel(config.lockfile), config.cache_dir),
-                          context.current.runtime.today(), config.providers)
+    lock = read_lockfile(config.lockfile, config.rel(config.lockfile), config.cache_dir)
+    rows = collect_status(lock, context.current.runtime.today(), config.providers)
+    if refresh:
+        _refresh_status(config, lock, rows)
     if json_out:
         emit_json({"models": rows})
         return EXIT_OK
@@ -311,12 +389,48 @@ def status(json_out: bool = typer.Option(False, "--json", help="Machine-readable
         echo("The lockfile pins no models yet. Run `ftops plan`.")
     for row in rows:
         echo(f"{row['name']}: {row['model'] or '(no model yet)'}  [{row['provider']}]")
-        if row.get("pending"):
-            echo(f"    pending: job {row['pending'].get('job_id') or '(not started)'} {row['pending'].get('status')}")
+        pending = row.get("pending")
+        if pending:
+            live = pending.get("live")
+            now = f"{live['status']} (the lockfile says {pending.get('status')})" if live and \
+                live["status"] != pending.get("status") else (live or {}).get("status") or pending.get("status")
+            echo(f"    pending: job {pending.get('job_id') or '(not started)'} {now}"
+                 + (f": {live['error']}" if live and live.get("error") else ""))
+        if row.get("superseded"):
+            echo(f"    superseded: {', '.join(row['superseded'])} (`ftops apply --prune` deletes them)")
         for label in ("model_shutdown_date", "base_model_shutdown_date"):
             if row.get(label):
-                echo(f"    {label.replace('_', ' ')}: {row[label]} ({row[label.replace('date', 'days_left')]} days left)")
+                echo(f"    {label.replace('_', ' ')}: {row[label]}{_when(row[label.replace('date', 'days_left')])}")
     return EXIT_OK
+
+
+def _when(days: int | None) -> str:
+    """A shutdown date's distance from today, in words."""
+    if days is None:
+        return ""
+    if days < 0:
+        return f" (shut down {-days} day{'s' if days < -1 else ''} ago)"
+    return " (shuts down today)" if days == 0 else f" ({days} day{'s' if days > 1 else ''} left)"
+def _refresh_status(config, lock, rows) -> None:
+    """Each pending job's status as its provider reports it now, under ``pending.live``."""
+    from ftops.providers.http import RetryPolicy
+    from ftops.trust import Trust
+    from ftops.workspace import ProviderPool
+
+    with ProviderPool(config, Trust.from_environment(context.current.trusted_config),
+                      policy=RetryPolicy(sleep=context.current.runtime.sleep)) as pool:
+        for row in rows:
+            pending = row.get("pending") or {}
+            if not pending.get("job_id") or row["provider"] not in config.providers:
+                continue
+            try:
+                job = pool(row["provider"]).get_job(pending["job_id"])
+            except FtopsError as exc:
+                pending["live"] = {"status": "unknown", "state": "unknown", "error": str(exc)}
+                continue
+            pending["live"] = {"status": job.raw_status, "state": job.state,
+                               "error": job.error.message if job.error else None,
+                               "model": job.fine_tuned_model}
 
 
 def output(name: Optional[str] = typer.Argument(None, help="A spec name; all models when omitted.",

@@ -1,11 +1,11 @@
 """The ``/_emulator`` admin endpoints (no auth, never faulted), the same for every dialect: clock, state dump,
-faults, forced failures, model dates. Bodies are JSON; a Content-Type header is not required."""
+faults, forced failures, model dates, a model made worse (``inference.degrade``). Bodies are JSON; a Content-Type header is not required."""
 
 from __future__ import annotations
 
 import datetime as dt
 
-from ftops.emulator import jobs, modeltable
+from ftops.emulator import inference, jobs, modeltable
 from ftops.emulator.apierror import bad_request, not_found
 from ftops.emulator.faults import Faults
 from ftops.emulator.httpio import Request
@@ -109,6 +109,8 @@ def rules(faults: Faults):
         route("POST", "/_emulator/models", set_model),
         route("POST", "/_emulator/fail-next", fail_next),
         route("DELETE", "/_emulator/models/<path:id>", delete_model),
+        route("POST", "/_emulator/models/<path:id>/degrade", inference.degrade),  # a model made worse (evals)
+        route("POST", "/_emulator/jobs/<path:id>/degrade", inference.degrade_job),
     ]
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 FAULT_KINDS = ("429", "500", "503", "drop", "slow", "drop_after")
 
@@ -16,6 +17,7 @@ class EmulatorConfig:
     host: str = "127.0.0.1"
     port: int = 0
     job_duration: float = 3.0  # seconds of (unpaused) emulator clock from creation to success
+    deploy_duration: float = 30.0  # seconds of emulator clock a deployment provisions (dialects with deployments)
     fault_rate: float = 0.0  # probability in [0, 1] that a /v1 request gets a fault
     fault_kinds: tuple[str, ...] | None = None  # None: all of FAULT_KINDS
     seed: int = 0  # fault decisions are a pure function of (seed, request number)
@@ -25,6 +27,8 @@ class EmulatorConfig:
     shutdown_dates: dict[str, str | None] | None = field(default=None)  # overrides the model table
     latency: tuple[float, float] = (0.0, 0.0)  # every API request waits a uniform time in this range first
     create_latency: float = 0.0  # a POST (a create) waits this much longer before it is processed
+    # Called with (method, path, status, content_type, body bytes) for every answer (see ftops/emulator/answers.py)
+    on_response: Callable[[str, str, int, str, bytes], None] | None = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "state_dir", Path(self.state_dir))
@@ -43,6 +47,8 @@ class EmulatorConfig:
             object.__setattr__(self, "training_cutoff", dt.date.fromisoformat(self.training_cutoff))
         if self.job_duration <= 0:
             raise ValueError("job_duration must be positive")
+        if self.deploy_duration < 0:
+            raise ValueError("deploy_duration must not be negative")
         low, high = self.latency
         if not 0 <= low <= high or self.create_latency < 0:
             raise ValueError("latency must be 0 <= low <= high and create_latency >= 0")

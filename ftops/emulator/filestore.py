@@ -32,3 +32,11 @@ def remove(tx: Tx, record: dict) -> None:
     del tx.data["files"][record["id"]]
     tx.delete_blob(record["id"])
     tx.touch()
+
+
+def expire(tx: Tx) -> None:
+    """Files past their ``expires_at`` (an upload's ``expires_after``) are gone, as on the provider: list, get and
+    content answer as for a file that never was, and a job that still needed one fails its validation."""
+    for record in [r for r in tx.data["files"].values() if r.get("expires_at") is not None
+                   and r["expires_at"] <= tx.now]:
+        remove(tx, record)

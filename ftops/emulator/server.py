@@ -17,7 +17,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
-from ftops.emulator import admin, jobs
+from ftops.emulator import admin, answers, filestore, jobs
 from ftops.emulator import faults as faults_mod
 from ftops.emulator.apierror import ApiError, reason
 from ftops.emulator.dialects import Dialect
@@ -122,6 +122,7 @@ class Handler(BaseHTTPRequestHandler):
         req = Request(self.command, path, params, parse_qs(url.query, keep_blank_values=True), self.headers, body)
         with self.server.store.transaction() as tx:
             jobs.sync(tx)
+            filestore.expire(tx)
             result = route.handler(tx, req)
         return result, fault == "drop_after"
 
@@ -148,6 +149,9 @@ class Handler(BaseHTTPRequestHandler):
             status, payload, ctype = 200, result, "application/octet-stream"
         else:
             status, payload, ctype = 200, json.dumps(result).encode(), "application/json"
+        answers.notify(self.server.store.cfg.on_response, self.server.dialect.name,
+                       str(getattr(self, "command", None) or ""), urlsplit(getattr(self, "path", "") or "").path,
+                       status, ctype, payload)
         try:
             self.send_response(status, reason(status))
             self.send_header("content-type", ctype)

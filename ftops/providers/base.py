@@ -17,6 +17,7 @@ from ftops.launch import KEY_CHARS
 
 if TYPE_CHECKING:
     from ftops.launch import LaunchKey
+    from ftops.providers.inference import Completion, CompletionRequest
 
 QUEUED = "queued"
 RUNNING = "running"
@@ -30,8 +31,16 @@ STATES = (QUEUED, RUNNING, PAUSED, CANCELLING, SUCCEEDED, FAILED, CANCELLED, UNK
 TERMINAL = frozenset({SUCCEEDED, FAILED, CANCELLED})
 IN_FLIGHT = frozenset({QUEUED, RUNNING, PAUSED, CANCELLING, UNKNOWN})
 
-# Optional verbs a provider type may offer (``Capabilities.verbs``); the core asks before using one.
-VERBS = ("cancel", "pause", "resume", "events", "checkpoints", "metrics", "delete_model", "deploy")
+# Optional verbs a provider type may offer (``Capabilities.verbs``); the core asks before using one. The I/O of
+# each is below: cancel_job and delete_model on Provider; pause_job, resume_job, list_checkpoints, results and
+# job_of_model on their own Protocols (Pauses, Resumes, HasCheckpoints, HasMetrics, Imports); deploy on Deploys,
+# undeploy on Undeploys, complete on Completes.
+# "checkpoint_models": its checkpoints are models that can be called (a spec may pin one, ``pin:``).
+VERBS = ("cancel", "pause", "resume", "events", "checkpoints", "metrics", "delete_model", "deploy", "undeploy",
+         "checkpoint_models", "import", "complete")
+# Training metrics in ftops's neutral names (``MetricRow.values``); a provider maps its own columns to these.
+METRICS = ("train_loss", "train_accuracy", "valid_loss", "valid_accuracy", "full_valid_loss",
+           "full_valid_accuracy", "learning_rate", "epoch")
 
 # States of a deploy step (``Deployment.state``): a trained model is callable only once it is ``deployed``.
 DEPLOYING = "deploying"
@@ -82,6 +91,7 @@ class RemoteJob:
     # What serving the trained model needs besides its name, as the provider knows it (for a self-hosted
     # trainer: the base model and the adapter type); recorded in the lockfile entry's ``location``.
     location: dict[str, str] = field(default_factory=dict)
+    method: str | None = None  # supervised | dpo | reinforcement, where the provider says (ftops import compares it)
 
 
 @dataclass(frozen=True)
@@ -111,6 +121,27 @@ class RemoteEvent:
     message: str
     type: str | None = None
     data: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class MetricRow:
+    """One step of a training run's metrics, in the neutral names of ``METRICS`` (what the provider gives)."""
+
+    step: int
+    values: dict[str, float]
+    time: int | None = None  # unix seconds, where known
+
+
+@dataclass(frozen=True)
+class RemoteCheckpoint:
+    """A checkpoint a job kept: its step, its metrics there (neutral names) and, where the provider serves
+    checkpoints as models ("checkpoint_models"), the model name to call."""
+
+    id: str
+    step: int
+    created_at: int | None = None
+    model: str | None = None
+    metrics: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -200,6 +231,10 @@ class SuffixRule:
     normalise_spaces: bool = False  # spaces become "-" (visibly, in the plan), as the legacy tools did
     reserved: int = 0  # characters of max_length the provider type appends itself (a launch key tail)
 
+    def sent(self, suffix: str) -> str:
+        """The suffix as the provider gets it (before any launch key tail)."""
+        return "-".join(suffix.split()) if self.normalise_spaces else suffix
+
 
 @dataclass(frozen=True)
 class Capabilities:
@@ -258,4 +293,59 @@ class Deploys(Protocol):
     def deploy(self, model: str, target: dict[str, Any]) -> Deployment:
         """Make ``model`` callable as ``target`` (a spec's ``deploy`` block) says. Idempotent: when it is deployed
         (or deploying) there already, that record is returned, so calling it again is how its state is followed."""
+        ...
+
+
+class Pauses(Protocol):
+    """What a provider whose ``capabilities.verbs`` has "pause" offers besides ``Provider``."""
+
+    def pause_job(self, job_id: str) -> RemoteJob: ...
+
+
+class Resumes(Protocol):
+    """"resume": continue a paused job (some providers also continue a failed or cancelled one)."""
+
+    def resume_job(self, job_id: str) -> RemoteJob: ...
+
+
+class HasCheckpoints(Protocol):
+    """"checkpoints": the checkpoints a job kept, oldest first."""
+
+    def list_checkpoints(self, job_id: str) -> list[RemoteCheckpoint]: ...
+
+
+class HasMetrics(Protocol):
+    """"metrics": a job's training metrics (result file, metrics endpoint or the trainer's log), by step."""
+
+    def results(self, job_id: str) -> list[MetricRow]: ...
+
+
+class Imports(Protocol):
+    """"import": what ``ftops import`` needs to bring a fine-tune made elsewhere under a spec."""
+
+    def job_of_model(self, model_id: str) -> RemoteJob | None:
+        """The job that trained ``model_id`` (any job of the account, not only ftops's), or None."""
+        ...
+
+    def staged_file(self, path: Path, sha256: str) -> str | None:
+        """The id this content has on the provider when ftops staged it there (its content-addressed name), looked
+        up only, never uploaded; None when it is not there."""
+        ...
+
+
+class Undeploys(Protocol):
+    """What a provider whose ``capabilities.verbs`` has "undeploy" offers: remove a deployment ftops made (one the
+    lockfile recorded as ``deploy``: ``{target, id, model, ...}``), so it stops serving and billing. Removing one
+    that is already gone is done."""
+
+    def undeploy(self, deployment: dict[str, Any]) -> None: ...
+
+
+class Completes(Protocol):
+    """What a provider whose ``capabilities.verbs`` has "complete" offers besides ``Provider``: calling a model
+    (evals). It goes to the provider's own trusted endpoint with its key (or to an endpoint of its own that trusted
+    configuration binds, such as a Ray cluster's ``serve`` URL); see ``ftops.providers.inference``."""
+
+    def complete(self, request: CompletionRequest) -> Completion:
+        """One answer of ``request.model``; retried as reads are (it creates nothing)."""
         ...

@@ -8,6 +8,7 @@ import re
 from typing import TYPE_CHECKING
 
 from ftops.errors import Problem
+from ftops.schema import validate_part
 from ftops.providers.registry import kind as kind_of
 
 if TYPE_CHECKING:
@@ -68,7 +69,7 @@ def spec_problems(data: dict, pconf: ProviderConfig, doc: Document) -> list[Prob
     suffix = data.get("suffix")
     if isinstance(suffix, str) and suffix:
         suffix_rule = caps.suffix
-        sent = "-".join(suffix.split()) if suffix_rule.normalise_spaces else suffix
+        sent = suffix_rule.sent(suffix)
         room = suffix_rule.max_length - suffix_rule.reserved
         if len(sent) > room:
             why = (f" ({suffix_rule.max_length} minus the {suffix_rule.reserved} characters of the launch key ftops "
@@ -84,6 +85,14 @@ def spec_problems(data: dict, pconf: ProviderConfig, doc: Document) -> list[Prob
                                                       "keys (method, hyperparameters, suffix, seed, ...) instead")
     if data.get("deploy") is not None and "deploy" not in caps.verbs:
         add(["deploy"], f"{label} has no deploy step: its trained models are called as they are (remove deploy)")
+    elif isinstance(data.get("deploy"), dict):  # each provider type has its own deploy block
+        problems += validate_part(doc, ["deploy"], kind.deploy_schema(), f" (deploy on {label})")
+        for message in kind_of(pconf.type).deploy_problems(pconf):
+            add(["deploy"], f"{message} ({label})")
+    pin = data.get("pin")
+    if pin not in (None, "final") and "checkpoint_models" not in caps.verbs:
+        add(["pin"], f"{label} does not serve a job's checkpoints as models; only the final model can be pinned "
+                     "(remove pin)")
     for path, message in kind.spec_problems(data):
         add(path, f"{message} on {label}")
     base = data.get("base_model")

@@ -10,7 +10,8 @@ from typing import Any
 from ftops.providers import registry
 from ftops.providers.kind import HTTP_OPTIONS, ProviderKind
 
-APIS = ("openai", "together", "fireworks")
+APIS = ("openai", "together", "fireworks", "azure")
+KINDS = {"azure": "azure-openai"}  # an API whose provider type has another name
 LOCAL_KEY = "ftops-local"
 
 
@@ -18,14 +19,19 @@ class LocalKind(ProviderKind):
     type = "local"
     description = "the built-in emulator (no account, no key, no money)"
     options = {
-        "api": {"enum": list(APIS), "description": "The provider API the emulator speaks (default openai)."},
-        "job_duration": {"type": "number", "exclusiveMinimum": 0, "description": "Seconds from creation to success."},
-        "fault_rate": {"type": "number", "minimum": 0, "maximum": 1,
+        "api": {"enum": list(APIS), "default": "openai", "description": "The provider API the emulator speaks."},
+        "job_duration": {"type": "number", "exclusiveMinimum": 0, "default": 3.0,
+                         "description": "Seconds from creation to success."},
+        "deploy_duration": {"type": "number", "minimum": 0, "default": 30.0,
+                            "description": "Seconds a deployment provisions (api: azure)."},
+        "fault_rate": {"type": "number", "minimum": 0, "maximum": 1, "default": 0.0,
                        "description": "Probability that a request gets an injected fault (rehearsals)."},
         "fault_kinds": {"type": "array", "items": {"enum": ["429", "500", "503", "drop", "slow", "drop_after",
                                                             429, 500, 503]},
-                        "description": "Which faults to inject: 429, 500, 503, drop, slow, drop_after."},
-        "seed": {"type": "integer", "description": "Seed for fault decisions."},
+                        "description": "Which faults to inject, a list: [429, 500, drop] (status codes as numbers "
+                                       "or strings; drop closes the connection, slow answers after 1-2 s, drop_after "
+                                       "performs the request and then closes it); default all of them."},
+        "seed": {"type": "integer", "default": 0, "description": "Seed for fault decisions."},
         "training_cutoff": {"type": "string", "format": "date",
                             "description": "Refuse new jobs after this day (rehearse OpenAI's 2027-01-06 cut-off)."},
         "shutdown_dates": {"type": "object", "additionalProperties": {"type": ["string", "null"], "format": "date"},
@@ -35,7 +41,7 @@ class LocalKind(ProviderKind):
 
     def dialect(self, pconf=None) -> ProviderKind:
         api = (pconf.options.get("api") if pconf is not None else None) or "openai"
-        return registry.kind(api)
+        return registry.kind(KINDS.get(api, api))
 
     def effective(self, pconf) -> ProviderKind:
         return self.dialect(pconf)
@@ -62,8 +68,9 @@ class LocalKind(ProviderKind):
         options = pconf.options
         emulator = start(EmulatorConfig(
             state_dir=project.state_dir / "local",
-            api=self.dialect(pconf).type,
+            api=options.get("api") or "openai",
             job_duration=float(options.get("job_duration", 3.0)),
+            deploy_duration=float(options.get("deploy_duration", 30.0)),
             fault_rate=float(options.get("fault_rate", 0.0)),
             fault_kinds=tuple(str(k) for k in options["fault_kinds"]) if options.get("fault_kinds") else None,
             seed=int(options.get("seed", 0)),
@@ -73,8 +80,19 @@ class LocalKind(ProviderKind):
         from ftops.config import ProviderConfig
 
         inner = ProviderConfig(pconf.name, self.dialect(pconf).type,
-                               {**{k: v for k, v in options.items() if k in HTTP_OPTIONS}, "base_url": emulator.url})
+                               {**{k: v for k, v in options.items() if k in HTTP_OPTIONS}, "base_url": emulator.url,
+                                **LOCAL_OPTIONS.get(self.dialect(pconf).type, lambda url: {})(emulator.origin)})
+        if self.dialect(pconf).type == "azure-openai":  # the emulator's management endpoint takes any token
+            kwargs = {**kwargs, "credentials": {"token": LOCAL_KEY}}
         return WithEmulator(self.dialect(pconf).open(inner, project, key=LOCAL_KEY, **kwargs), emulator)
+
+
+# What a dialect's client needs besides the emulator's base URL, from the emulator's origin.
+LOCAL_OPTIONS = {
+    "azure-openai": lambda origin: {"subscription": "00000000-0000-0000-0000-000000000000",
+                                    "resource_group": "ftops-local", "account": "ftops-local",
+                                    "management_url": origin},
+}
 
 
 class WithEmulator:

@@ -41,7 +41,8 @@ def _stats(stats: dict[str, Any]) -> dict[str, Any]:
 
 
 def _action(action: Action) -> dict[str, Any]:
-    return {
+    models = {"models": list(action.models)} if action.models else {}  # a delete of superseded models
+    out: dict[str, Any] = {
         "kind": action.kind,
         "spec": action.spec,
         "provider": action.provider,
@@ -56,7 +57,13 @@ def _action(action: Action) -> dict[str, Any]:
         "after": list(action.after),
         "estimate": _estimate(action.estimate) if action.launches else None,
         "stats": _stats(action.stats),
+        **models,
     }
+    if action.hourly_usd is not None:  # optional keys: only where a deploy step bills by the hour or is pruned
+        out["hourly_usd"] = action.hourly_usd
+    if action.undeploy:
+        out["undeploy"] = [str(d.get("model")) for d in action.undeploy]
+    return out
 
 
 def _notice(notice: Notice) -> dict[str, Any]:
@@ -79,6 +86,7 @@ def plan_document(plan: Plan, ws: Workspace) -> dict[str, Any]:
         "unchanged": list(plan.unchanged),
         "hidden": list(plan.hidden),
         "skipped": list(plan.skipped),
+        "evals": [view.to_dict() for view in plan.evals],
     }
 
 
@@ -94,7 +102,7 @@ def failed_document(error: Exception) -> dict[str, Any]:
         "has_changes": False, "has_errors": True, "counts": {kind: 0 for kind in ORDER}, "total_usd": None,
         "actions": [], "notices": [{"level": "error", "message": m, "spec": None, "date": None, "days_left": None}
                                    for m in messages],
-        "unchanged": [], "hidden": [], "skipped": [],
+        "unchanged": [], "hidden": [], "skipped": [], "evals": [],
     }
 
 

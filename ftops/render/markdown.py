@@ -13,9 +13,10 @@ from itertools import groupby
 from typing import TYPE_CHECKING
 
 from ftops.plan import Action, Estimate, Notice, Plan
-from ftops.render.common import SYMBOLS, count_line, model_change, usd
+from ftops.render.common import SYMBOLS, count_line, hidden_text, model_change, usd
 
 if TYPE_CHECKING:
+    from ftops.providers.base import MetricRow
     from ftops.workspace import Workspace
 
 MARKER = "<!-- ftops-plan -->"
@@ -89,7 +90,24 @@ def _before_after(pair: list) -> str:
     return text + (f" ({after - before:+,})" if isinstance(before, int) and isinstance(after, int) else "")
 
 
-def _details(spec: str, actions: list[Action]) -> str:
+def _chart(spec: str, action: Action, rows: list[MetricRow]) -> list[str]:
+    """The loss curve of a job that finished, as a Mermaid chart (the first line is the training loss, the second
+    the validation loss), with its final figures."""
+    from ftops.results import mermaid, summarize
+
+    chart = mermaid(rows, f"{spec}: loss by step (job {action.job_id})")
+    if not chart:
+        return []
+    summary = summarize(rows)
+    figures = ", ".join(f"{label} {summary[key]}" for key, label in (
+        ("train_loss", "final training loss"), ("valid_loss", "final validation loss"),
+        ("best_valid_loss", "best validation loss")) if key in summary)
+    legend = "training loss" + (", then validation loss" if "valid_loss" in summary else "")
+    return ["", f"Training metrics ({summary['steps']} steps; lines: {legend}): {cell(figures)}", "",
+            "```mermaid", chart.rstrip("\n"), "```"]
+
+
+def _details(spec: str, actions: list[Action], curves: dict[str, list[MetricRow]] | None = None) -> str:
     kinds = ", ".join(a.kind for a in actions)
     lines = [f"<details><summary>{SYMBOLS[actions[0].kind]} <code>{cell(spec)}</code>: {kinds}</summary>", ""]
     for action in actions:
@@ -106,6 +124,8 @@ def _details(spec: str, actions: list[Action]) -> str:
             lines += ["", "| Dataset | Examples | Tokens |", "|---|--:|--:|"]
             lines += [f"| {code(role)} | {_before_after(f['examples'])} | {_before_after(f['tokens'])} |"
                       for role, f in action.stats.items()]
+        if curves and action.job_id and curves.get(action.job_id):
+            lines += _chart(spec, action, curves[action.job_id])
         lines.append("")
     lines.append("</details>")
     return "\n".join(lines)
@@ -124,7 +144,7 @@ def _tail(plan: Plan) -> str:
     names = plan.unchanged
     unchanged = (f"Unchanged: {', '.join(code(n) for n in names)}" if len(names) <= UNCHANGED_NAMES else
                  f"Unchanged: {len(names)} specs") if names else ""
-    return "\n\n".join(t for t in (total, unchanged) if t)
+    return "\n\n".join(t for t in (total, unchanged, hidden_text(plan, code)) if t)
 
 
 def _fit(parts: list[str], room: int, what: str, sep: str, header: str = "") -> str:
@@ -157,12 +177,19 @@ def _family_graph(plan: Plan, ws: Workspace) -> str:
     return block if len(block) < LIMIT // 4 else ""
 
 
-def render_markdown(plan: Plan, ws: Workspace) -> str:
-    """Heading, notices, table and total always come first; notices, rows and details are cut to fit LIMIT."""
+def render_markdown(plan: Plan, ws: Workspace, curves: dict[str, list[MetricRow]] | None = None) -> str:
+    """Heading, notices, table and total always come first; notices, rows and details are cut to fit LIMIT.
+    ``curves``: the training metrics of jobs that finished (job id -> rows), drawn in their spec's details."""
     heading, tail, family = _heading(plan, ws), _tail(plan), _family_graph(plan, ws)
+    if plan.evals:  # the numbers reviewers decide on: after the total, before the graph and the details
+        from ftops.eval.render import markdown_section
+
+        section = markdown_section(plan.evals)
+        tail = tail + "\n\n" + (section if len(section) < LIMIT // 4 else section[:LIMIT // 4] +
+                                 CUT_NOTE.format(n="some", what="eval rows"))
     notices = _fit([_notice(n) for n in plan.notices], LIMIT // 4, "notices", "\n")
     rows = _fit([_row(a) for a in plan.actions], LIMIT - len(heading + notices + tail + family), "actions", "\n",
                 HEADER)
-    by_spec = [_details(spec, list(group)) for spec, group in groupby(plan.actions, key=lambda a: a.spec)]
+    by_spec = [_details(spec, list(group), curves) for spec, group in groupby(plan.actions, key=lambda a: a.spec)]
     details = _fit(by_spec, LIMIT - len(heading + notices + rows + tail + family), "specs' details", "\n\n")
     return "\n".join(part.strip("\n") + "\n" for part in (heading, notices, rows, tail, family, details) if part)

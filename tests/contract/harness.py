@@ -17,6 +17,13 @@ class Harness:
     block: Callable[[str], dict[str, Any]]  # the emulator's URL -> the provider's ftops.yaml entry
     spec_fields: dict[str, Any] = field(default_factory=dict)  # what a spec on it needs besides the basics
     keyed: bool = True  # False: the provider sends no key (the built-in emulator)
+    emulator: dict[str, Any] = field(default_factory=dict)  # the emulator's settings besides the dialect
+    # more credentials: variable -> (its value, the emulator's URL -> the endpoint trusted with it)
+    credentials: dict[str, tuple[str, Callable[[str], str]]] = field(default_factory=dict)
+
+
+def _origin(url: str) -> str:
+    return url.removesuffix("/openai/v1")
 
 
 HARNESSES = [
@@ -24,6 +31,13 @@ HARNESSES = [
             lambda url: {"type": "openai", "base_url": url, "api_key_env": TEST_KEY_ENV}),
     Harness("azure-openai", "openai", "gpt-4o-mini-2024-07-18",
             lambda url: {"type": "azure-openai", "base_url": url, "api_key_env": TEST_KEY_ENV}),
+    # Azure with its deploy step: every model is deployed (ARM, with the Entra token) and the deployment is pinned;
+    # provisioning takes no emulator time, so an apply without --wait pins it too
+    Harness("azure-openai-deploy", "azure", "gpt-4.1-mini-2025-04-14",
+            lambda url: {"type": "azure-openai", "base_url": url, "api_key_env": TEST_KEY_ENV, "subscription": "sub",
+                         "resource_group": "rg", "account": "contract", "management_url": _origin(url)},
+            spec_fields={"deploy": {"name": "contract"}}, emulator={"deploy_duration": 0.0},
+            credentials={"AZURE_ACCESS_TOKEN": ("contract-token", _origin)}),
     Harness("together", "together", "meta-llama/Meta-Llama-3.1-8B-Instruct-Reference",
             lambda url: {"type": "together", "base_url": url, "api_key_env": TEST_KEY_ENV}),
     Harness("fireworks", "fireworks", "accounts/fireworks/models/qwen3-8b",

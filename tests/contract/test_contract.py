@@ -19,7 +19,8 @@ class World(Project):
     """A project with one provider, ``p``, of the harness's type, on a fresh emulator of its dialect."""
 
     def __init__(self, root, emu, harness: Harness):
-        super().__init__(root, emu, bind={TEST_KEY_ENV: emu.url} if harness.keyed else None)
+        more = {variable: where(emu.url) for variable, (_, where) in harness.credentials.items()}
+        super().__init__(root, emu, bind={TEST_KEY_ENV: emu.url, **more} if harness.keyed else None)
         self.harness = harness
         self.write("ftops.yaml", yaml.safe_dump({"project": "contract", "default_provider": "p",
                                                 "providers": {"p": harness.block(emu.url)}}))
@@ -35,9 +36,12 @@ class World(Project):
 
 
 @pytest.fixture(params=HARNESSES, ids=lambda h: h.name)
-def world(request, tmp_path):
+def world(request, tmp_path, monkeypatch):
     harness = request.param
-    emu = start(EmulatorConfig(state_dir=tmp_path / "emulator", api=harness.api, job_duration=10.0))
+    for variable, (value, _) in harness.credentials.items():
+        monkeypatch.setenv(variable, value)
+    emu = start(EmulatorConfig(state_dir=tmp_path / "emulator", api=harness.api, job_duration=10.0,
+                               **harness.emulator))
     root = tmp_path / "proj"
     root.mkdir()
     try:
@@ -150,3 +154,34 @@ def test_prune_deletes_the_model_of_a_removed_spec_but_never_a_protected_one(wor
     pruned = world.run("apply", "--auto-approve", "--prune")
     assert pruned.rc == 0, pruned.all
     assert len(world.core()["models"]) == 1 and world.lock()["models"] == {}
+
+
+def test_an_eval_gate_pins_a_classifier_that_beats_its_base_and_holds_back_a_worse_one(world):
+    from ftops.providers.registry import kind
+    from tests.eval import data
+
+    def spec(extra: int) -> None:
+        pairs = data.train_pairs()
+        data.write(world.root / "data" / "t.jsonl", data.rows(pairs + pairs[:extra]))
+        data.write(world.root / "data" / "v.jsonl", data.rows(data.held_out_pairs()))
+        world.spec("t", suffix="tickets", training_file="../data/t.jsonl", validation_file="../data/v.jsonl",
+                   eval={"metrics": ["accuracy"], "gate": ["accuracy >= 0.8", "accuracy > base",
+                                                           "accuracy >= pinned - 0.01"]})
+
+    spec(0)
+    applied = world.run("apply", "--auto-approve", "--wait")
+    needs_deploy = kind(world.harness.block("")["type"]).capabilities.needs_deploy
+    if needs_deploy and world.harness.api != "openai":  # the candidate or its base is not callable undeployed
+        assert applied.rc == 1 and world.model("t") is None, applied.all
+        assert "not deployed" in applied.out or "deployment for this resource does not exist" in applied.out
+        return
+    assert applied.rc == 0, applied.all
+    good = pinned(world, "t")
+    assert world.lock()["models"]["t"]["eval"]["metrics"]["accuracy"]["candidate"] >= 0.9
+    spec(2)
+    assert world.run("apply", "--auto-approve").rc == 0
+    world.admin("POST", f"jobs/{world.lock()['models']['t']['pending']['job_id']}/degrade", {"strength": 1.0})
+    held = world.run("apply", "--auto-approve", "--wait")
+    assert held.rc == 0 and "held back" in held.out, held.all
+    assert world.model("t") == good and world.lock()["models"]["t"]["candidate"]["model"] != good
+    assert world.run("plan", "--detailed-exitcode").rc == 0

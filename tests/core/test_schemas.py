@@ -71,3 +71,12 @@ def test_the_lockfile_rendered_entry_by_entry_is_the_text_of_the_whole_document(
                 "models": {n: lock.entries[n].to_dict() for n in sorted(lock.entries)}}
         assert lock.render() == HEADER + dump(body)
         assert lock.render() == HEADER + dump(body)  # and again, from the reused entry texts
+
+
+def test_the_spec_schemas_deploy_block_is_generated_from_the_provider_types_deploy_options():
+    """Each provider type declares its deploy block once; the spec schema's deploy is their union (editors) and a
+    spec is checked against its own provider type's block when it is loaded."""
+    from ftops import schemagen
+
+    committed = (Path(__file__).parents[2] / "schemas" / "spec.schema.json").read_text(encoding="utf-8")
+    assert committed == schemagen.render_spec(), "stale: run `python -m ftops.schemagen` and commit the result"

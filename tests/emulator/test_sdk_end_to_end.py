@@ -148,3 +148,54 @@ def test_base_models_carry_shutdown_dates_with_overrides(client, admin):
     assert models["babbage-002"].shutdown_date is None
     admin.post("/models", {"id": "gpt-4o-mini", "shutdown_date": "2030-01-01"})
     assert client.models.retrieve("gpt-4o-mini-2024-07-18").shutdown_date == "2030-01-01"
+
+
+def test_a_file_with_expires_after_is_gone_once_it_expires_on_the_emulator_clock(client, admin, raw):
+    kept = upload(client, chat_rows(10), "kept.jsonl")
+    brief = client.files.create(file=("brief.jsonl", jsonl(chat_rows(11))), purpose="fine-tune",
+                                expires_after={"anchor": "created_at", "seconds": 3600})
+    assert brief.expires_at == brief.created_at + 3600
+    admin.advance(3599)
+    assert {f.id for f in client.files.list()} == {kept, brief.id}
+    admin.advance(2)
+    assert [f.id for f in client.files.list()] == [kept]
+    with pytest.raises(openai.NotFoundError):
+        client.files.retrieve(brief.id)
+    assert raw.get(f"/files/{brief.id}/content").status_code == 404
+    assert [f["id"] for f in admin.state()["files"]] == [kept]
+
+
+def test_checkpoint_permissions_are_granted_listed_and_revoked(client, admin):
+    job = client.fine_tuning.jobs.create(model="gpt-4o-mini", training_file=upload(client, chat_rows(12)))
+    admin.advance(10)
+    model = client.fine_tuning.jobs.retrieve(job.id).fine_tuned_model
+    (checkpoint, *_) = client.fine_tuning.jobs.checkpoints.list(job.id).data
+    perms = client.fine_tuning.checkpoints.permissions
+    granted = perms.create(model, project_ids=["proj_a", "proj_b"]).data
+    assert [p.project_id for p in granted] == ["proj_a", "proj_b"]
+    assert [p.id for p in perms.create(model, project_ids=["proj_a"]).data] == [granted[0].id]  # not twice
+    assert [p.project_id for p in perms.list(model).data] == ["proj_b", "proj_a"]  # newest first
+    assert [p.project_id for p in perms.list(model, order="ascending", limit=1).data] == ["proj_a"]
+    assert [p.project_id for p in perms.list(model, project_id="proj_b").data] == ["proj_b"]
+    assert perms.list(checkpoint.fine_tuned_model_checkpoint).data == []
+    assert perms.create(checkpoint.fine_tuned_model_checkpoint, project_ids=["proj_c"]).data[0].project_id == \
+        "proj_c"
+    deleted = perms.delete(granted[0].id, fine_tuned_model_checkpoint=model)
+    assert (deleted.id, deleted.deleted, deleted.object) == (granted[0].id, True, "checkpoint.permission")
+    assert [p.project_id for p in perms.list(model).data] == ["proj_b"]
+    with pytest.raises(openai.NotFoundError):
+        perms.delete(granted[0].id, fine_tuned_model_checkpoint=model)
+    with pytest.raises(openai.NotFoundError):
+        perms.list("ft:gpt-4o-mini-2024-07-18:nobody:x:abcdefgh")
+    with pytest.raises(openai.BadRequestError):
+        perms.create(model, project_ids=[])
+
+
+def test_model_limits_lists_the_models_that_can_be_fine_tuned_now(raw, admin):
+    limits = raw.get("/fine_tuning/model_limits").json()
+    models = {m["model"]: m for m in limits["data"]}
+    assert models["gpt-4o-mini-2024-07-18"]["methods"] == ["supervised", "dpo"]
+    assert models["gpt-4o-mini-2024-07-18"]["training_context_tokens"] == 65536
+    assert "gpt-3.5-turbo-0125" not in models  # shut down on 2026-10-23
+    admin.post("/models", {"id": "gpt-4o-mini-2024-07-18", "shutdown_date": "2020-01-01"})
+    assert "gpt-4o-mini-2024-07-18" not in {m["model"] for m in raw.get("/fine_tuning/model_limits").json()["data"]}

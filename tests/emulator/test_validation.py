@@ -128,7 +128,7 @@ def test_dpo_rows_train(client, admin):
     assert done.method.dpo.hyperparameters.n_epochs == 2
 
 
-def test_only_supervised_jobs_carry_top_level_hyperparameters(client, admin, raw):
+def test_every_job_carries_top_level_hyperparameters_and_its_methods_own_under_method(client, admin, raw):
     dpo_rows = [{"input": {"messages": [{"role": "user", "content": f"hi {i}"}]},
                  "preferred_output": [{"role": "assistant", "content": "hello"}],
                  "non_preferred_output": [{"role": "assistant", "content": "go away"}]} for i in range(10)]
@@ -137,7 +137,8 @@ def test_only_supervised_jobs_carry_top_level_hyperparameters(client, admin, raw
     supervised = client.fine_tuning.jobs.create(model="gpt-4o-mini", training_file=upload(client, chat_rows(10)))
     admin.advance(10)
     dpo_body, supervised_body = (raw.get(f"/fine_tuning/jobs/{j.id}").json() for j in (dpo, supervised))
-    assert "hyperparameters" not in dpo_body and dpo_body["method"]["dpo"]["hyperparameters"]["beta"] == 0.2
+    assert dpo_body["method"]["dpo"]["hyperparameters"]["beta"] == 0.2  # required by the published schema:
+    assert set(dpo_body["hyperparameters"]) == {"batch_size", "learning_rate_multiplier", "n_epochs"}
     assert supervised_body["hyperparameters"] == supervised_body["method"]["supervised"]["hyperparameters"]
 
 

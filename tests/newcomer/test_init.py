@@ -16,6 +16,7 @@ import yaml
 from ftops.cli.context import Runtime
 from ftops.render.markdown import MARKER
 from ftops.schema import load_schema
+from tests.conftest import Terminal
 
 from .support import cli
 
@@ -99,7 +100,9 @@ def test_hosted_provider_projects_validate_without_a_key(tmp_path, provider, mon
 
 
 @pytest.mark.parametrize("provider", ["together", "fireworks", "ray"])
-def test_providers_still_coming_get_their_config_block_and_base_model(tmp_path, provider):
+def test_open_weight_provider_projects_validate_and_plan_offline_at_once(tmp_path, provider, monkeypatch):
+    for variable in ("TOGETHER_API_KEY", "FIREWORKS_API_KEY"):
+        monkeypatch.delenv(variable, raising=False)
     result = cli(tmp_path, "init", "--provider", provider)
 
     assert result.rc == 0, result.all
@@ -110,8 +113,11 @@ def test_providers_still_coming_get_their_config_block_and_base_model(tmp_path, 
     spec = yaml.safe_load((tmp_path / "specs/example.yaml").read_text())
     assert spec["base_model"] == base_model
     jsonschema.validate(spec, load_schema("spec"))
-    told = f"does not support provider type {provider!r} yet" in result.err
-    assert told == (block["type"] not in KNOWN_TYPES)  # once the provider lands, validate passes and this goes
+    assert block["type"] in KNOWN_TYPES and "yet" not in result.err
+    validated = cli(tmp_path, "validate")
+    assert validated.rc == 0, validated.all
+    planned = cli(tmp_path, "plan", "--no-refresh")
+    assert planned.rc == 0 and "1 to create" in planned.out, planned.all
 
 
 def test_nothing_is_overwritten_and_each_kept_file_is_reported(tmp_path):
@@ -173,10 +179,6 @@ def test_editors_find_the_spec_schema_in_the_new_project(tmp_path):
 
 
 def test_with_a_key_on_a_terminal_init_points_at_importing_existing_fine_tunes(tmp_path, monkeypatch):
-    class Terminal(io.StringIO):
-        def isatty(self) -> bool:
-            return True
-
     monkeypatch.setenv("OPENAI_API_KEY", "sk-not-a-real-key")
     monkeypatch.setattr("sys.stdin", Terminal(""))
     on_terminal = cli(tmp_path / "a", "init", ".", "--provider", "openai")
@@ -232,3 +234,10 @@ def test_apply_workflow_shell_passes_shellcheck_on_its_own(tmp_path):
         result = subprocess.run([_tool("shellcheck"), "-s", "bash", "-"], input=step["run"], capture_output=True,
                                 text=True)
         assert result.returncode == 0, result.stdout
+
+
+def test_init_offers_every_registered_provider_type():
+    from ftops.providers.registry import types
+    from ftops.scaffold import PROVIDERS
+
+    assert set(PROVIDERS) == set(types())

@@ -55,10 +55,38 @@ def shutdown(project, monkeypatch):
     monkeypatch.setenv("FTOPS_TODAY", "2026-12-20")
 
 
+def record(project, monkeypatch):
+    add_bot(project, "bot", seed=7)  # the emulator's metrics follow the seed: the chart is the same every run
+    assert project.run("apply", "--auto-approve").rc == 0  # the job starts; the apply ends
+    project.finish_jobs()  # it succeeded; the lockfile does not know yet (the PR comment charts its loss)
+
+
 def no_refresh(project, monkeypatch):
     train(project, "bot")
     add_bot(project, "next")
     monkeypatch.delenv(TEST_KEY_ENV)  # --no-refresh needs no credentials
+
+
+def held_back(project, monkeypatch):
+    """A ticket classifier with an eval gate is pinned; its replacement, made worse, is held back."""
+    from tests.eval import data
+
+    def spec(extra: int) -> None:
+        pairs = data.train_pairs()
+        data.write(project.root / "data" / "tickets.jsonl", data.rows(pairs + pairs[:extra]))
+        data.write(project.root / "data" / "held.jsonl", data.rows(data.held_out_pairs()))
+        project.spec("tickets", training_file="../data/tickets.jsonl", validation_file="../data/held.jsonl",
+                     eval={"metrics": ["accuracy", "macro_f1"], "gate": ["accuracy >= 0.8",
+                                                                       "accuracy >= pinned - 0.01"]})
+
+    spec(0)
+    assert project.run("apply", "--auto-approve", "--wait").rc == 0
+    spec(2)
+    assert project.run("apply", "--auto-approve").rc == 0
+    project.admin("POST", f"jobs/{project.lock()['models']['tickets']['pending']['job_id']}/degrade",
+                  {"strength": 1.0})
+    assert "held back" in project.run("apply", "--auto-approve", "--wait").out
+    add_bot(project, "bot", eval={"metrics": ["exact_match"]})  # a new spec: its eval runs in apply
 
 
 SCENARIOS = {  # scenario -> (extra plan args, action kinds, exit code)
@@ -70,6 +98,8 @@ SCENARIOS = {  # scenario -> (extra plan args, action kinds, exit code)
     budget: ((), ["create"], 1),
     shutdown: ((), [], 0),
     no_refresh: (("--no-refresh",), ["create"], 0),
+    record: ((), ["record"], 0),
+    held_back: ((), ["create"], 0),
 }
 FORMATS = {"text": "txt", "markdown": "md", "json": "json"}
 
@@ -90,3 +120,6 @@ def test_plan_matches_golden_files_in_every_format(project, monkeypatch, scenari
     assert document["has_errors"] == (rc == 1)
     assert document["refreshed"] == ("--no-refresh" not in args)
     assert outputs["markdown"].splitlines()[0] == MARKER
+    if scenario is record:  # a finished job's loss curve, in its spec's details
+        assert "```mermaid\nxychart-beta\n" in outputs["markdown"]
+        assert outputs["markdown"].index("<details>") < outputs["markdown"].index("```mermaid")

@@ -21,6 +21,7 @@ DIALECTS = {
     "openai": "ftops.emulator.dialects.openai:DIALECT",
     "together": "ftops.emulator.dialects.together:DIALECT",
     "fireworks": "ftops.emulator.dialects.fireworks:DIALECT",
+    "azure": "ftops.emulator.dialects.azure:DIALECT",
 }
 
 

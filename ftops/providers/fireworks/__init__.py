@@ -53,7 +53,7 @@ HYPERPARAMETERS = {
 CAPABILITIES = Capabilities(
     methods=("supervised", "dpo"), training_types=("lora",), hyperparameters=HYPERPARAMETERS,
     suffix=SuffixRule(max_length=SLUG_CHARS, charset="a-z0-9-"),
-    verbs=frozenset({"cancel", "resume", "delete_model", "deploy"}),
+    verbs=frozenset({"cancel", "resume", "delete_model", "deploy", "import", "complete"}),
     idempotency="native", needs_deploy=True, seed=False, integrations=("wandb",), min_examples=3,
     default_epochs="1")
 # TrainingConfig's keys: a DPO job's provider_options with these names go under trainingConfig.
@@ -139,6 +139,13 @@ class FireworksKind(ProviderKind):
     catalog_package = "ftops.providers.fireworks"
     key_env = "FIREWORKS_API_KEY"
     default_base_url = DEFAULT_URL
+    deploy_options = {
+        "deployment": {"type": "string", "minLength": 1, "maxLength": 256,
+                       "description": "fireworks: an existing deployment to load the model onto (its id or "
+                                      "resource name); a fine-tuned LoRA is served only on one."},
+        "serverless": {"type": "boolean", "description": "fireworks: no serverless deploy exists for fine-tuned "
+                                                         "LoRAs (kept so the spec error says so)."},
+    }
     managed_fields = frozenset({"dataset", "baseModel", "warmStartFrom", "outputModel", "displayName", "epochs",
                                 "learningRate", "batchSizeSamples", "learningRateWarmupSteps", "loraRank",
                                 "evaluationDataset", "wandbConfig", "trainingConfig", "lossConfig",

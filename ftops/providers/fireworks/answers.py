@@ -81,7 +81,7 @@ def parse_job(data: Any, provider: str, account: str) -> RemoteJob:
         created_at=timestamp(data.get("createTime")), finished_at=timestamp(data.get("completedTime")),
         error=error, launch_key=attempt[0] if attempt else None, hyperparameters=hyper,
         training_file=text(data.get("dataset")), validation_file=text(data.get("evaluationDataset")),
-        suffix=text(data.get("displayName")))
+        suffix=text(data.get("displayName")), method="dpo" if f"/{DPO}/" in name else "supervised")
 
 
 def _date(value: Any) -> str | None:

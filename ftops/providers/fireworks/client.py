@@ -22,6 +22,7 @@ from ftops.providers.fireworks import (BASE_ACCOUNT, COLLECTIONS, ID_PARAMS, att
 from ftops.providers.fireworks.answers import parse_deployment, parse_job, parse_model
 from ftops.providers.fireworks.datasets import SIMPLE_UPLOAD_LIMIT, Stager
 from ftops.providers.http import HttpClient, RetryPolicy
+from ftops.providers.inference import Completion, CompletionRequest, complete
 from ftops.providers.once import create_once
 
 log = logging.getLogger("ftops.provider")
@@ -89,6 +90,13 @@ class FireworksClient:
 
     def file_exists(self, file_id: str) -> bool:
         return self.datasets.ready(file_id)
+
+    def staged_file(self, path: Path, sha256: str) -> str | None:
+        """The dataset named after this content (``ftops-<sha256[:20]>``), when it is there and READY."""
+        from ftops.providers.fireworks import dataset_id
+
+        name = f"accounts/{self.account}/datasets/{dataset_id(sha256)}"
+        return name if self.datasets.ready(name) else None
 
     # -- jobs --------------------------------------------------------------------------------------------
     def _job(self, collection: str, job_id: str) -> RemoteJob | None:
@@ -204,6 +212,15 @@ class FireworksClient:
         data = self.get_or_none(self._model_path(model_id))
         return parse_model(data, self.name) if data is not None else None
 
+    def job_of_model(self, model_id: str) -> RemoteJob | None:
+        """The job a fine-tuned model names as its ``fineTuningJob`` (any job of the account)."""
+        data = self.get_or_none(self._model_path(model_id))
+        job = text(mapping(data).get("fineTuningJob")) if data is not None else None
+        if not job or not job.startswith(f"accounts/{self.account}/"):
+            return None
+        found = self.get_or_none(self._owned(job, "job"))
+        return parse_job(found, self.name, self.account) if found is not None else None
+
     def list_models(self) -> list[RemoteModel]:
         """The account's models and Fireworks' base models."""
         accounts = [self.account] + ([BASE_ACCOUNT] if self.account != BASE_ACCOUNT else [])
@@ -252,3 +269,9 @@ class FireworksClient:
 
         return create_once(send, lambda: self._deployed(model, deployment), policy=self.http.policy,
                            what=f"deploying {model} to {deployment}", settle=self.settle_seconds)
+
+    # -- inference (the "complete" verb: evals) -----------------------------------------------------------
+    def complete(self, request: CompletionRequest) -> Completion:
+        """Fireworks' OpenAI-compatible inference, ``<base_url>/inference/v1/chat/completions``: the same origin
+        and key as the control plane. A fine-tune answers only once deployed (call the pinned ``model#deployment``)."""
+        return complete(self.http, self.name, request, prefix="inference/v1/")

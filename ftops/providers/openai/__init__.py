@@ -31,7 +31,8 @@ HYPERPARAMETERS = {
 CAPABILITIES = Capabilities(
     methods=("supervised", "dpo", "reinforcement"), hyperparameters=HYPERPARAMETERS,
     suffix=SuffixRule(max_length=64, normalise_spaces=True),
-    verbs=frozenset({"cancel", "pause", "resume", "events", "checkpoints", "delete_model"}),
+    verbs=frozenset({"cancel", "pause", "resume", "events", "checkpoints", "metrics", "delete_model",
+                     "checkpoint_models", "import", "complete"}),
     idempotency="lookup", integrations=("wandb",), min_examples=10, default_epochs="auto")
 
 
@@ -44,7 +45,7 @@ def send_suffix(suffix: str | None, rule: SuffixRule) -> str | None:
     """The suffix as sent: spaces become hyphens where the rule says so (the plan shows it)."""
     if suffix is None:
         return None
-    return "-".join(suffix.split()) if rule.normalise_spaces else suffix
+    return rule.sent(suffix)
 
 
 def job_body(request: TrainingRequest, capabilities: Capabilities) -> dict[str, Any]:

@@ -18,9 +18,10 @@ from ftops.filehash import HashingReader
 from ftops.launch import LaunchKey, key_id
 from ftops.providers import base
 from ftops.providers.answers import MalformedAnswer, ident, items, mapping, num, obj, text
-from ftops.providers.base import (JobError, Marker, RemoteEvent, RemoteFile, RemoteJob, RemoteModel,
-                                  TrainingRequest)
+from ftops.providers.base import (JobError, Marker, MetricRow, RemoteCheckpoint, RemoteEvent, RemoteFile,
+                                  RemoteJob, RemoteModel, TrainingRequest)
 from ftops.providers.http import HttpClient, RetryPolicy
+from ftops.providers.inference import Completion, CompletionRequest, complete
 from ftops.providers.once import create_once
 from ftops.providers.openai import META_FINGERPRINT, META_PROJECT, META_SPEC
 
@@ -51,8 +52,8 @@ def parse_job(data: Any, provider: str) -> RemoteJob:
         error = JobError(code=text(err.get("code")), message=str(err.get("message") or err.get("code")),
                          param=text(err.get("param")))
     method = mapping(data.get("method"))
-    hyper = mapping(data.get("hyperparameters")) or mapping(
-        mapping(method.get(text(method.get("type")) or "")).get("hyperparameters"))
+    hyper = {**mapping(data.get("hyperparameters")),  # the shared settings; a method's own (DPO's beta) under it
+             **mapping(mapping(method.get(text(method.get("type")) or "")).get("hyperparameters"))}
     status = data.get("status")
     metadata = {str(k): v for k, v in mapping(data.get("metadata")).items() if isinstance(v, str)}
     project, spec, fingerprint = (metadata.get(k) for k in (META_PROJECT, META_SPEC, META_FINGERPRINT))
@@ -64,7 +65,8 @@ def parse_job(data: Any, provider: str) -> RemoteJob:
         launch_key=key_id(project, spec, fingerprint) if project and spec and fingerprint else None,
         spec=spec, fingerprint=fingerprint, metadata=metadata, hyperparameters=dict(hyper),
         training_file=text(data.get("training_file")), validation_file=text(data.get("validation_file")),
-        suffix=text(data.get("user_provided_suffix")) or text(data.get("suffix")), seed=num(data.get("seed")))
+        suffix=text(data.get("user_provided_suffix")) or text(data.get("suffix")), seed=num(data.get("seed")),
+        method=text(method.get("type")) or ("supervised" if data.get("hyperparameters") else None))
 
 
 def parse_model(data: Any, provider: str) -> RemoteModel:
@@ -75,6 +77,58 @@ def parse_model(data: Any, provider: str) -> RemoteModel:
 
 def upload_name(path: Path, sha256: str) -> str:
     return f"{sha256[:16]}-{path.name}"
+
+
+# Result-file and checkpoint metric columns -> ftops's neutral names (OpenAI's files say train_accuracy; its
+# checkpoints and events say train_mean_token_accuracy).
+METRIC_NAMES = {"train_loss": "train_loss", "train_accuracy": "train_accuracy",
+                "train_mean_token_accuracy": "train_accuracy", "valid_loss": "valid_loss",
+                "valid_accuracy": "valid_accuracy", "valid_mean_token_accuracy": "valid_accuracy",
+                "full_valid_loss": "full_valid_loss", "full_valid_mean_token_accuracy": "full_valid_accuracy"}
+
+
+def neutral_metrics(data: Any) -> dict[str, float]:
+    """The numbers of a metrics map under ftops's names (what is not a number is left out)."""
+    out: dict[str, float] = {}
+    for key, value in mapping(data).items():
+        name = METRIC_NAMES.get(str(key))
+        if name and isinstance(value, (int, float)) and not isinstance(value, bool) and value == value:
+            out[name] = float(value)
+    return out
+
+
+def parse_result_csv(content: bytes) -> list[MetricRow]:
+    """OpenAI's result file (``step,train_loss,train_accuracy,valid_loss,valid_mean_token_accuracy,...``) as rows.
+    The API serves it base64-encoded: both forms are read. Empty cells (no validation at that step) are absent."""
+    import base64
+    import binascii
+    import csv
+    import io
+
+    raw = content.strip()
+    if raw and not raw.lower().startswith(b"step"):
+        try:
+            raw = base64.b64decode(raw, validate=False).strip()
+        except (binascii.Error, ValueError):
+            return []
+    rows: list[MetricRow] = []
+    for record in csv.DictReader(io.StringIO(raw.decode("utf-8", errors="replace"))):
+        try:
+            step = int(float(record.get("step") or ""))
+        except ValueError:
+            continue
+        values: dict[str, float] = {}
+        for key, cell in record.items():
+            name = METRIC_NAMES.get(str(key).strip())
+            if name and cell not in (None, ""):
+                try:
+                    number = float(cell)
+                except ValueError:
+                    continue
+                if number == number:  # not NaN
+                    values[name] = number
+        rows.append(MetricRow(step=step, values=values))
+    return rows
 
 
 class OpenAIClient:
@@ -296,11 +350,54 @@ class OpenAIClient:
         return self._job_verb(job_id, "resume", frozenset({base.RUNNING, base.QUEUED}))
 
     def list_events(self, job_id: str, *, limit: int = 20) -> list[RemoteEvent]:
-        page = self.http.json("GET", f"fine_tuning/jobs/{job_id}/events", params={"limit": limit})
-        return [RemoteEvent(id=e["id"], created_at=num(e.get("created_at")) or 0,
-                            level=text(e.get("level")) or "info", message=str(e.get("message", "")),
-                            type=text(e.get("type")), data=mapping(e.get("data")) or None)
-                for e in items(page, "job event", self.name)]
+        """The job's newest ``limit`` events, newest first (pages of at most 100)."""
+        events: list[RemoteEvent] = []
+        for e in self._pages(f"fine_tuning/jobs/{job_id}/events", {"limit": min(limit, 100)}, "job event"):
+            events.append(RemoteEvent(id=e["id"], created_at=num(e.get("created_at")) or 0,
+                                      level=text(e.get("level")) or "info", message=str(e.get("message", "")),
+                                      type=text(e.get("type")), data=mapping(e.get("data")) or None))
+            if len(events) >= limit:
+                break
+        return events
+
+    def list_checkpoints(self, job_id: str) -> list[RemoteCheckpoint]:
+        """The checkpoints the job kept (OpenAI keeps the last three epochs), oldest first; each is a model."""
+        found = []
+        for item in self._pages(f"fine_tuning/jobs/{job_id}/checkpoints", {"limit": 100}, "checkpoint"):
+            step = num(item.get("step_number"))
+            if step is None:
+                continue
+            found.append(RemoteCheckpoint(id=item["id"], step=step, created_at=num(item.get("created_at")),
+                                          model=text(item.get("fine_tuned_model_checkpoint")) or None,
+                                          metrics=neutral_metrics(item.get("metrics"))))
+        return sorted(found, key=lambda c: c.step)
+
+    def results(self, job_id: str) -> list[MetricRow]:
+        """The job's result file (a finished job), else the metrics its events carry so far."""
+        data = obj(self.http.json("GET", f"fine_tuning/jobs/{job_id}"), "a fine-tuning job", self.name)
+        files = data.get("result_files")
+        if isinstance(files, list) and files and isinstance(files[0], str):
+            response = self.http.request("GET", f"files/{files[0]}/content")
+            rows = parse_result_csv(response.content)
+            if rows:
+                return rows
+        rows_by_step: dict[int, MetricRow] = {}
+        for event in self.list_events(job_id, limit=100_000):
+            step = num((event.data or {}).get("step"))
+            if event.type == "metrics" and step is not None and step not in rows_by_step:
+                rows_by_step[step] = MetricRow(step, neutral_metrics(event.data), event.created_at or None)
+        return [rows_by_step[s] for s in sorted(rows_by_step)]
+
+    def job_of_model(self, model_id: str) -> RemoteJob | None:
+        """The job (of anyone in the organisation) whose fine_tuned_model is ``model_id``."""
+        return next((job for job in self._jobs({}, None) if job.fine_tuned_model == model_id), None)
+
+    def staged_file(self, path: Path, sha256: str) -> str | None:
+        size = path.stat().st_size
+        prefix = f"{sha256[:16]}-"
+        found = next((f for name, f in self._known_files().items() if name.startswith(prefix) and f.bytes == size),
+                     None)
+        return found.id if found else None
 
     # -- models ------------------------------------------------------------------------------------------
     def get_model(self, model_id: str) -> RemoteModel | None:
@@ -318,3 +415,8 @@ class OpenAIClient:
             self.http.json("DELETE", f"models/{model_id}")
         except NotFoundError:  # already gone (a retry after a lost answer, or deleted elsewhere): the goal holds
             log.info("model %s was already deleted", model_id)
+
+    # -- inference (the "complete" verb: evals) -----------------------------------------------------------
+    def complete(self, request: CompletionRequest) -> Completion:
+        """``POST chat/completions`` (or the legacy ``completions``) on the same endpoint, with the same key."""
+        return complete(self.http, self.name, request)

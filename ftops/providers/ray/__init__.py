@@ -11,11 +11,13 @@ Each run is one Ray job: ftops's launcher (ftops_ray_launch.py) runs the trainer
 is the artifact ``<artifacts>/<project>/<spec>/<launch key id>``; the lockfile pins that URI and records the base
 model and adapter type in ``location``. The launch key is the submission id (``ftops-<key id>-<attempt>``), which
 Ray never accepts twice: ``idempotency = "native"``. Ray knows no prices: the plan shows the GPUs a run requests,
-or a cost from ``gpu_hour_usd`` and ``tokens_per_gpu_hour`` when ftops.yaml gives them.
+or a cost from ``gpu_hour_usd`` and ``tokens_per_gpu_hour`` when ftops.yaml gives them. With ``serve: {url}`` (an
+OpenAI-compatible server of the cluster's models, such as vLLM) the trained models can be called, so evals run.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +35,7 @@ _COMMON = {"n_epochs": Rule("int", 1, None, wire="num_train_epochs"),
 CAPABILITIES = Capabilities(
     methods=("supervised", "dpo"), training_types=("lora", "full"),
     hyperparameters={"supervised": _COMMON, "dpo": {**_COMMON, "beta": Rule("number", 0, None, low_open=True)}},
-    suffix=SuffixRule(max_length=64), verbs=frozenset({"cancel", "events", "metrics", "delete_model"}),
+    suffix=SuffixRule(max_length=64), verbs=frozenset({"cancel", "events", "metrics", "delete_model", "import"}),
     idempotency="native", needs_deploy=False, seed=True, min_examples=1,
     default_epochs="3")  # TRL's num_train_epochs default
 
@@ -66,6 +68,17 @@ OPTIONS: dict[str, dict[str, Any]] = {
     "env_vars": {"type": "object", "additionalProperties": {"type": "string"},
                  "description": "Environment of the trainer (runtime_env; visible in the job's record: no "
                                 "secrets)."},
+    "serve": {"type": "object", "required": ["url"], "additionalProperties": False,
+              "description": "An OpenAI-compatible server of the cluster's models (vLLM, say), used by evals. Its "
+                             "key is sent only where trusted configuration binds it, as for any endpoint.",
+              "properties": {
+                  "url": {"type": "string", "pattern": "^https?://",
+                          "description": "Its base URL, e.g. http://127.0.0.1:8000/v1 (chat/completions under it)."},
+                  "api_key_env": {**API_KEY_ENV, "description": "The environment variable holding its key, if it "
+                                                                "takes one."},
+                  "model": {"type": "string", "minLength": 1,
+                            "description": "The name a pinned model is called by there: {model} (the artifact "
+                                           "URI, the default) or {name} (its last path segment)."}}},
     "gpu_hour_usd": {**_NUMBER, "description": "What one GPU-hour costs you (for plan estimates)."},
     "tokens_per_gpu_hour": {"type": "number", "exclusiveMinimum": 0,
                             "description": "Trained tokens one GPU gets through in an hour on your cluster (turns "
@@ -84,6 +97,8 @@ class RayKind(ProviderKind):
 
     def __init__(self, settings: RaySettings | None = None):
         self.settings = settings  # set on the kind effective(pconf) returns: its translation needs the block
+        if settings is not None and settings.serve is not None:  # its models can be called: evals can run
+            self.capabilities = replace(CAPABILITIES, verbs=CAPABILITIES.verbs | {"complete"})
 
     def effective(self, pconf) -> "RayKind":
         return RayKind(settings_of(pconf.options))
@@ -93,6 +108,10 @@ class RayKind(ProviderKind):
 
     def key_variable(self, pconf) -> str | None:
         return pconf.options.get("token_env")  # none: nothing secret is sent, no binding is needed
+
+    def side_endpoints(self, pconf) -> dict[str, tuple[str | None, str]]:
+        serve = settings_of(pconf.options).serve
+        return {"serve": (serve.api_key_env, serve.url)} if serve is not None else {}
 
     def binds_lifecycle(self, pconf) -> bool:
         return False
@@ -132,8 +151,8 @@ class RayKind(ProviderKind):
 
         headers = {"authorization": f"Bearer {key}"} if key else {}
         root = project.root if project is not None else Path.cwd()
-        return RayClient(pconf.name, self, settings_of(pconf.options), root, headers, secrets=(key,), pconf=pconf,
-                         **kwargs)
+        return RayClient(pconf.name, self.effective(pconf), settings_of(pconf.options), root, headers,
+                         secrets=(key,), pconf=pconf, **kwargs)
 
 
 KIND = RayKind()

@@ -22,8 +22,9 @@ from ftops.errors import ConfigError, NotFoundError, ProviderError
 from ftops.launch import LaunchKey
 from ftops.providers import base
 from ftops.providers.answers import MalformedAnswer, obj, text
-from ftops.providers.base import RemoteEvent, RemoteFile, RemoteJob, RemoteModel, TrainingRequest
+from ftops.providers.base import MetricRow, RemoteEvent, RemoteFile, RemoteJob, RemoteModel, TrainingRequest
 from ftops.providers.http import HttpClient, RetryPolicy
+from ftops.providers.inference import Completion, CompletionRequest, complete
 from ftops.providers.once import create_once
 from ftops.providers.ray import package as packages
 from ftops.providers.ray.settings import RaySettings
@@ -42,7 +43,8 @@ class RayClient:
     settle_seconds = 1.0  # Ray answers a submit once the job is recorded: a GET right after it finds it
 
     def __init__(self, name: str, kind: Any, settings: RaySettings, root: Path, headers: dict[str, str], *,
-                 secrets: tuple = (), pconf: Any = None, transport: Any = None, policy: RetryPolicy | None = None):
+                 secrets: tuple = (), pconf: Any = None, transport: Any = None, policy: RetryPolicy | None = None,
+                 side: dict[str, Any] | None = None):
         self.name = name
         self.kind = kind
         self.type = kind.type
@@ -54,9 +56,33 @@ class RayClient:
         self._trainer: str | None = None
         self._trainer_lock = threading.Lock()
         self._unchecked_said = False
+        self._serve_verdict = (side or {}).get("serve")
+        self._serve_args = dict(pconf=pconf, transport=transport, policy=policy)
+        self._serve: HttpClient | None = None
 
     def close(self) -> None:
         self.http.close()
+        if self._serve is not None:
+            self._serve.close()
+
+    # -- inference (the "complete" verb, with serve: configured) -----------------------------------------
+    def complete(self, request: CompletionRequest) -> Completion:
+        """The cluster's OpenAI-compatible server (``serve.url``), with its own key where trusted configuration
+        binds one; the pinned artifact is called by the name ``serve.model`` makes of it."""
+        serve = self.settings.serve
+        if serve is None:
+            raise ConfigError(f"provider {self.name!r} has no serve: URL, so its models cannot be called",
+                              hint="add serve: {url: http://HOST:PORT/v1} (an OpenAI-compatible server such as "
+                                   "vLLM serving the trained adapters) to its block in ftops.yaml")
+        verdict = self._serve_verdict
+        if verdict is not None and verdict.refused:
+            raise ConfigError(verdict.refused, hint=verdict.hint)
+        if self._serve is None:
+            key = verdict.key if verdict is not None else None
+            self._serve = HttpClient.for_provider(f"{self.name} (serve)", serve.url,
+                                                  {"authorization": f"Bearer {key}"} if key else {},
+                                                  secrets=(key,), **self._serve_args)
+        return complete(self._serve, self.name, replace(request, model=serve.model_name(request.model)))
 
     # -- packages ----------------------------------------------------------------------------------------
     def _package_exists(self, name: str) -> bool:
@@ -197,6 +223,29 @@ class RayClient:
         logs = text(obj(self.http.json("GET", f"api/jobs/{job_id}/logs"), "the job's logs", self.name)
                     .get("logs")) or ""
         return list(reversed(events_of(job_id, logs, job.created_at or 0)))[:limit]
+
+    def results(self, job_id: str) -> list[MetricRow]:
+        """The trainer's metrics (its ``FTOPS_METRICS`` log lines), one row per step, in ftops's names."""
+        rows: dict[int, MetricRow] = {}
+        for event in self.list_events(job_id, limit=1_000_000):
+            data = event.data or {}
+            step = data.get("step")
+            if event.type != "metrics" or not isinstance(step, int) or isinstance(step, bool):
+                continue
+            values = {k: float(v) for k, v in data.items() if k in base.METRICS
+                      and isinstance(v, (int, float)) and not isinstance(v, bool) and v == v}
+            previous = rows.get(step)
+            merged = {**previous.values, **values} if previous else values  # a step's train and eval lines
+            rows[step] = MetricRow(step, merged, event.created_at or None)
+        return [rows[s] for s in sorted(rows)]
+
+    def job_of_model(self, model_id: str) -> RemoteJob | None:
+        """The job whose artifact ``model_id`` is (ftops's jobs only: Ray's other jobs name no artifact)."""
+        return next((j for j in self._all_jobs() if j.fine_tuned_model == model_id), None)
+
+    def staged_file(self, path: Path, sha256: str) -> str | None:
+        name = packages.data_package(sha256)
+        return f"gcs://{name}" if self._package_exists(name) else None
 
     # -- models (artifacts) ------------------------------------------------------------------------------
     def get_model(self, model_id: str) -> RemoteModel | None:

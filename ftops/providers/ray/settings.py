@@ -39,6 +39,22 @@ class RaySettings:
     env_vars: dict[str, str] = field(default_factory=dict)
     gpu_hour_usd: float | None = None
     tokens_per_gpu_hour: float | None = None
+    serve: Serve | None = None  # an OpenAI-compatible server of the trained models (evals)
+
+
+@dataclass(frozen=True)
+class Serve:
+    """``serve: {url, api_key_env?, model?}``: where the cluster's models answer (vLLM's OpenAI-compatible server,
+    say), the key it takes, and the name a pinned model is called by there (``{model}``: the pinned artifact URI,
+    ``{name}``: its last path segment, as ``vllm serve --lora-modules NAME=PATH`` names an adapter)."""
+
+    url: str
+    api_key_env: str | None = None
+    model: str = "{model}"
+
+    def model_name(self, model: str) -> str:
+        name = model.rstrip("/").rsplit("/", 1)[-1] if "://" in model else model
+        return self.model.replace("{model}", model).replace("{name}", name)
 
 
 def memory_bytes(value: Any) -> int | None:
@@ -72,7 +88,15 @@ def settings_of(options: dict[str, Any]) -> RaySettings:
         env_vars={str(k): str(v) for k, v in (options.get("env_vars") or {}).items()},
         gpu_hour_usd=options.get("gpu_hour_usd"),
         tokens_per_gpu_hour=options.get("tokens_per_gpu_hour"),
+        serve=serve_of(options.get("serve")),
     )
+
+
+def serve_of(raw: Any) -> Serve | None:
+    if not isinstance(raw, dict) or not raw.get("url"):
+        return None
+    return Serve(url=str(raw["url"]).rstrip("/"), api_key_env=raw.get("api_key_env"),
+                 model=str(raw.get("model") or "{model}"))
 
 
 def working_dir_problem(working_dir: str) -> str | None:
@@ -117,6 +141,13 @@ def problems(options: dict[str, Any]) -> list[str]:
             problem = working_dir_problem(str(trainer.working_dir))
             if problem:
                 found.append(problem)
+    serve = serve_of(options.get("serve"))
+    if serve is not None and not options.get("allow_http"):
+        from ftops.trust import plain_http_problem
+
+        problem = plain_http_problem(serve.url)
+        if problem:
+            found.append(f"serve.url {problem}; set allow_http: true if it is meant to be reached over plain http")
     if "memory" in options and memory_bytes(options["memory"]) is None:
         found.append(f"memory {options['memory']!r} is not a size (bytes, or like \"16GiB\")")
     return found

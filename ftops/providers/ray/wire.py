@@ -214,7 +214,7 @@ def parse_job(data: Any, provider: str) -> RemoteJob:
         hyperparameters=hyper if isinstance(hyper, dict) else {},
         training_file=_gcs(mapping(files).get("training_file")),
         validation_file=_gcs(mapping(files).get("validation_file")),
-        seed=num(metadata.get(META_SEED)),
+        seed=num(metadata.get(META_SEED)), method=metadata.get(META_METHOD),
         location={k: v for k, v in location.items() if v} if state == base.SUCCEEDED else {})
 
 

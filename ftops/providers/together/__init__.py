@@ -51,14 +51,14 @@ LORA = ("lora_rank", "lora_alpha", "lora_dropout")
 CAPABILITIES = Capabilities(
     methods=("supervised", "dpo"), training_types=("lora", "full"), hyperparameters=HYPERPARAMETERS,
     suffix=SuffixRule(max_length=SUFFIX_MAX, charset="A-Za-z0-9_-", normalise_spaces=True, reserved=KEY_TAIL),
-    verbs=frozenset({"cancel", "events", "checkpoints", "metrics", "delete_model"}),
+    verbs=frozenset({"cancel", "events", "checkpoints", "metrics", "delete_model", "import", "complete"}),
     idempotency="lookup", needs_deploy=False, integrations=("wandb",), min_examples=1, default_epochs="1",
     key_chars=SHORT_CHARS)
 
 
 def carried_suffix(suffix: str | None, key: LaunchKey) -> str:
     """The suffix sent: the spec's (spaces as hyphens), shortened to leave room for ``-<key.short>``."""
-    user = "-".join(suffix.split()) if suffix else ""
+    user = CAPABILITIES.suffix.sent(suffix) if suffix else ""
     user = user[:SUFFIX_MAX - KEY_TAIL].rstrip("-") or DEFAULT_SUFFIX
     return f"{user}-{key.short}"
 

@@ -22,9 +22,10 @@ from ftops.filehash import HashingReader
 from ftops.launch import LaunchKey
 from ftops.providers import base
 from ftops.providers.answers import MalformedAnswer, ident, items, mapping, num, obj, text
-from ftops.providers.base import (JobError, Marker, RemoteEvent, RemoteFile, RemoteJob, RemoteModel,
-                                  TrainingRequest)
+from ftops.providers.base import (JobError, Marker, MetricRow, RemoteCheckpoint, RemoteEvent, RemoteFile,
+                                  RemoteJob, RemoteModel, TrainingRequest)
 from ftops.providers.http import HttpClient, RetryPolicy
+from ftops.providers.inference import Completion, CompletionRequest, complete
 from ftops.providers.once import create_once
 from ftops.providers.openai.client import upload_name
 from ftops.providers.together import key_in_suffix
@@ -39,6 +40,10 @@ STATUS_MAP = {
 }
 HYPERPARAMETERS = ("n_epochs", "batch_size", "learning_rate", "warmup_ratio")
 WANDB_FIELDS = ("wandb_project_name", "wandb_name", "wandb_entity", "wandb_base_url")
+# The metrics endpoint's keys -> ftops's neutral names.
+METRIC_NAMES = {"train/loss": "train_loss", "train/mean_token_accuracy": "train_accuracy",
+                "eval/loss": "valid_loss", "eval/mean_token_accuracy": "valid_accuracy",
+                "train/learning_rate": "learning_rate", "train/epoch": "epoch"}
 
 
 def canonical_state(status: str | None) -> str:
@@ -115,7 +120,8 @@ def parse_job(data: Any, provider: str) -> RemoteJob:
         created_at=_seconds(data.get("created_at")), finished_at=_seconds(data.get("updated_at")) if done else None,
         error=_job_error(data) if state == base.FAILED else None, launch_key=key_in_suffix(suffix),
         hyperparameters=_hyperparameters(data), training_file=text(data.get("training_file")),
-        validation_file=text(data.get("validation_file")) or None, suffix=suffix, seed=num(data.get("random_seed")))
+        validation_file=text(data.get("validation_file")) or None, suffix=suffix, seed=num(data.get("random_seed")),
+        method={"sft": "supervised", "dpo": "dpo"}.get(text(mapping(data.get("training_method")).get("method")) or ""))
 
 
 class TogetherClient:
@@ -309,6 +315,45 @@ class TogetherClient:
         events.sort(key=lambda e: e.created_at, reverse=True)
         return events[:limit]
 
+    def list_checkpoints(self, job_id: str) -> list[RemoteCheckpoint]:
+        """The checkpoints the job saved, oldest first. Together names them ``<model>:<step>`` (for
+        ``from_checkpoint`` and downloads); they are not served as models."""
+        found = obj(self.http.json("GET", f"fine-tunes/{job_id}/checkpoints"), "the checkpoint list",
+                    self.name).get("data")
+        out = []
+        for item in found if isinstance(found, list) else []:
+            step = num(mapping(item).get("step"))
+            if step is None:
+                continue
+            out.append(RemoteCheckpoint(id=text(item.get("path")) or f"{job_id}:{step}", step=step,
+                                        created_at=_seconds(item.get("created_at"))))
+        return sorted(out, key=lambda c: c.step)
+
+    def results(self, job_id: str) -> list[MetricRow]:
+        """``GET /fine-tunes/{id}/metrics``: flat maps, chronological, one per logged step."""
+        found = obj(self.http.json("GET", f"fine-tunes/{job_id}/metrics"), "the metrics", self.name).get("metrics")
+        rows: dict[int, dict[str, float]] = {}
+        for item in found if isinstance(found, list) else []:
+            item = mapping(item)
+            step = num(item.get("train/global_step"))
+            if step is None:
+                continue
+            values = rows.setdefault(step, {})
+            for key, name in METRIC_NAMES.items():
+                value = item.get(key)
+                if isinstance(value, (int, float)) and not isinstance(value, bool) and value == value:
+                    values[name] = float(value)
+        return [MetricRow(step, rows[step]) for step in sorted(rows)]
+
+    def job_of_model(self, model_id: str) -> RemoteJob | None:
+        return self._job_of_model(model_id)
+
+    def staged_file(self, path: Path, sha256: str) -> str | None:
+        size, prefix = path.stat().st_size, f"{sha256[:16]}-"
+        found = next((f for name, f in self._known_files().items() if name.startswith(prefix) and f.bytes == size),
+                     None)
+        return found.id if found else None
+
     # -- models ------------------------------------------------------------------------------------------
     def list_models(self) -> list[RemoteModel]:
         """The base models Together fine-tunes (``/fine-tunes/models/supported``) and the models it lists
@@ -349,6 +394,11 @@ class TogetherClient:
             self.http.json("DELETE", f"fine-tunes/{job.id}")
         except NotFoundError:
             log.info("model %s was already deleted", model_id)
+
+    # -- inference (the "complete" verb: evals) -----------------------------------------------------------
+    def complete(self, request: CompletionRequest) -> Completion:
+        """Together's OpenAI-compatible ``chat/completions`` (``logprobs`` as a count) on the same endpoint."""
+        return complete(self.http, self.name, request, style="together")
 
 
 __all__ = ["MalformedAnswer", "STATUS_MAP", "TogetherClient", "parse_job"]

@@ -3,6 +3,9 @@ supervised and DPO fine-tuning jobs, models, deployments and deployed models und
 camelCase JSON, ``:verb`` actions, int64 values as strings and gRPC status errors ``{"code": <int>, "message"}``
 with the matching HTTP status. Any account is served (resources are kept under their full names); Bearer auth.
 
+Inference is OpenAI-compatible at ``/inference/v1`` (``inference_api``): base models serverless, fine-tunes once
+deployed.
+
 Signed upload URLs (``:getUploadEndpoint``) point back at this server's ``/_signed/{token}``, outside the API
 prefix: no key, no faults, as a storage bucket would be.
 """
@@ -15,7 +18,7 @@ from functools import partial
 from typing import Any
 
 from ftops.emulator.dialects import Dialect, bearer_key
-from ftops.emulator.dialects.fireworks import datasets_api, jobs_api, models_api
+from ftops.emulator.dialects.fireworks import datasets_api, inference_api, jobs_api, models_api
 from ftops.emulator.dialects.fireworks.jobs_api import DPO, SFT
 from ftops.emulator.dialects.fireworks.wire import error, records, render_error
 from ftops.emulator.httpio import MB
@@ -61,6 +64,10 @@ def rules():
         route("GET", f"{ACCOUNT}/deployedModels", models_api.list_deployed),
         route("GET", f"{ACCOUNT}/deployedModels/<id>", models_api.retrieve_deployed),
         route("DELETE", f"{ACCOUNT}/deployedModels/<id>", models_api.unload),
+        route("POST", "/inference/v1/chat/completions", inference_api.chat),
+        route("POST", "/inference/v1/completions", inference_api.completions),
+        route("POST", "/v1/chat/completions", inference_api.chat),  # the SDK's paths with an overridden base URL
+        route("POST", "/v1/completions", inference_api.completions),
     ]
 
 
@@ -87,5 +94,5 @@ def state(tx: Tx) -> dict[str, Any]:
     }
 
 
-DIALECT = Dialect(name="fireworks", base_path="", api_prefixes=("/v1/",), rules=rules, authenticate=authenticate,
+DIALECT = Dialect(name="fireworks", base_path="", api_prefixes=("/v1/", "/inference/v1/"), rules=rules, authenticate=authenticate,
                   render_error=render_error, state=state, job_view=jobs_api.view)

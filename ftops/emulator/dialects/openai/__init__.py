@@ -1,5 +1,6 @@
-"""OpenAI's fine-tuning API (files, uploads, jobs with pause/resume/events/checkpoints, models) under ``/v1``, with
-its error envelope and Bearer auth (Azure OpenAI's ``api-key`` header too)."""
+"""OpenAI's fine-tuning API (files, uploads, jobs with pause/resume/events/checkpoints, checkpoint permissions,
+model limits, models) and its inference (``/v1/chat/completions``, ``/v1/completions``: ``inference_api``) under
+``/v1``, with its error envelope and Bearer auth (Azure OpenAI's ``api-key`` header too)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import Any
 
 from ftops.emulator.apierror import ApiError
 from ftops.emulator.dialects import Dialect, bearer_key
-from ftops.emulator.dialects.openai import files, jobs_api, models_api, uploads
+from ftops.emulator.dialects.openai import files, inference_api, jobs_api, models_api, permissions, uploads
 from ftops.emulator.httpio import MB
 from ftops.emulator.router import route
 from ftops.emulator.state import Tx
@@ -38,9 +39,15 @@ def rules():
         route("POST", job + "/resume", jobs_api.resume),
         route("GET", job + "/events", jobs_api.events),
         route("GET", job + "/checkpoints", jobs_api.checkpoints),
+        route("GET", "/v1/fine_tuning/model_limits", models_api.model_limits),
+        route("GET", "/v1/fine_tuning/checkpoints/<ckpt>/permissions", permissions.list_permissions),
+        route("POST", "/v1/fine_tuning/checkpoints/<ckpt>/permissions", permissions.create),
+        route("DELETE", "/v1/fine_tuning/checkpoints/<ckpt>/permissions/<id>", permissions.delete),
         route("GET", "/v1/models", models_api.list_models),
         route("GET", "/v1/models/<path:id>", models_api.retrieve),
         route("DELETE", "/v1/models/<path:id>", models_api.delete),
+        route("POST", "/v1/chat/completions", inference_api.chat),
+        route("POST", "/v1/completions", inference_api.completions),
     ]
 
 

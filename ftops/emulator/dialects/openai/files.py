@@ -64,7 +64,8 @@ def list_files(tx: Tx, req: Request) -> dict:
     purpose = req.arg("purpose")
     records = [r for r in tx.data["files"].values() if purpose is None or r["purpose"] == purpose]
     records.sort(key=lambda r: r["seq"], reverse=order == "desc")
-    return page([view(r) for r in records], req, default_limit=10000, ids=True)
+    # ListFilesResponse requires first_id and last_id as strings, also on an empty page (where no id exists)
+    return page([view(r) for r in records], req, default_limit=10000, ids=True, empty_id="")
 
 
 def retrieve(tx: Tx, req: Request) -> dict:

@@ -103,7 +103,7 @@ def _check_model(tx: Tx, model, method_type: str) -> tuple[str, str]:
     """The model as the job reports it, and the base snapshot the new model is named after."""
     if not isinstance(model, str) or not model:
         raise bad_request("Missing required parameter: 'model'.", param="model")
-    if model.startswith("ft:"):
+    if model.startswith("ft:") or model in tx.data["models"]:  # a fine-tune to continue (Azure names end .ft-<hex>)
         parent = tx.data["models"].get(model)
         if parent is None:
             raise bad_request(f"Model {model} does not exist or you do not have access to it.", param="model",

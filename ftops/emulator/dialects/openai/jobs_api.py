@@ -41,9 +41,10 @@ def view(tx: Tx, job: dict) -> dict:
         "validation_file": job["validation_file"], "integrations": job["integrations"], "seed": job["seed"],
         "estimated_finish": int(jobs.at(job, 1.0, float("inf"))) if running else None,
         "method": method, "metadata": job["metadata"], "user_provided_suffix": job["suffix"],
+        # Required by the published FineTuningJob schema for every job (its description says "only returned for
+        # supervised jobs"; the schema wins): the settings every method shares; the method's own are under method.
+        "hyperparameters": {k: hyper[k] for k in ("batch_size", "learning_rate_multiplier", "n_epochs")},
     }
-    if kind == "supervised":  # "only returned when running supervised jobs"; the others have method.<type>
-        body["hyperparameters"] = {k: hyper[k] for k in ("batch_size", "learning_rate_multiplier", "n_epochs")}
     return body
 
 

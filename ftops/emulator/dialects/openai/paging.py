@@ -20,8 +20,9 @@ def limit_arg(req: Request, default: int, maximum: int = 10000) -> int:
 
 
 def page(items: list[dict], req: Request, default_limit: int, *, ids: bool = False,
-         maximum: int = 10000) -> dict:
-    """One page of ``items`` (already in display order) after the ``after`` cursor."""
+         maximum: int = 10000, empty_id: str | None = None) -> dict:
+    """One page of ``items`` (already in display order) after the ``after`` cursor. With ``ids``, the page's
+    ``first_id``/``last_id``; on an empty page ``empty_id`` (null where the document allows it, else "")."""
     limit = limit_arg(req, default_limit, maximum)
     after = req.arg("after")
     if after:
@@ -32,6 +33,6 @@ def page(items: list[dict], req: Request, default_limit: int, *, ids: bool = Fal
     data = items[:limit]
     body = {"object": "list", "data": data, "has_more": len(items) > limit}
     if ids:
-        body["first_id"] = data[0]["id"] if data else None
-        body["last_id"] = data[-1]["id"] if data else None
+        body["first_id"] = data[0]["id"] if data else empty_id
+        body["last_id"] = data[-1]["id"] if data else empty_id
     return body

@@ -1,7 +1,7 @@
 """Together AI's fine-tuning API under ``/v1`` (base URL ``http://HOST:PORT/v1``; the official SDK takes the bare
 origin and puts ``/v1`` in its paths): files (the documented upload and the SDK's redirect flow), fine-tunes
 (create, list, retrieve, cancel, delete, events, checkpoints, metrics, price estimate, supported models and their
-limits), models (``/v1/models`` and the SDK's ``/v2/projects/{id}/models``). Bearer auth; errors are Together's
+limits), inference (``/v1/chat/completions``, ``/v1/completions``; see ``inference_api``), models (``/v1/models`` and the SDK's ``/v2/projects/{id}/models``). Bearer auth; errors are Together's
 ``ErrorData`` envelope; jobs carry ISO timestamps and Together's statuses (see ``jobs_api``)."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import Any
 
 from ftops.emulator.apierror import ApiError
 from ftops.emulator.dialects import Dialect, bearer_key
-from ftops.emulator.dialects.together import files, jobs_api, models_api
+from ftops.emulator.dialects.together import files, inference_api, jobs_api, models_api
 from ftops.emulator.httpio import MB
 from ftops.emulator.router import route
 from ftops.emulator.state import Tx
@@ -42,6 +42,8 @@ def rules():
         route("GET", job + "/metrics", jobs_api.metrics),
         route("GET", "/v1/models", models_api.list_models),
         route("GET", "/v2/projects/<project>/models", models_api.project_models),
+        route("POST", "/v1/chat/completions", inference_api.chat),
+        route("POST", "/v1/completions", inference_api.completions),
     ]
 
 
