@@ -9,7 +9,8 @@ Each document's blocks run in order, in one scratch copy of the example project 
 and ``specs/``, the built-in ``local`` provider), as a reader following it from the top would: files a block
 writes are there for the next. Every block starts in the project's root; within a block, commands share the
 shell's directory and exported variables. Commands run with bash, the test environment's ``ftops`` first on PATH,
-a temporary HOME, no provider key and no ``FTOPS_*`` variable except a short ``FTOPS_POLL_INTERVAL``; stdin is not
+a temporary HOME, no provider key and no ``FTOPS_*`` variable except a short ``FTOPS_POLL_INTERVAL`` and
+``FTOPS_TODAY`` (the day the docs' lifecycle warnings are written for, so they still run after it); stdin is not
 a terminal (as in CI); what a command leaves running in the background is stopped when it returns. A command must
 exit 0: to show a failure, show its exit code (``ftops plan --detailed-exitcode; echo "exit $?"``).
 
@@ -37,6 +38,7 @@ PROMPT = "$ "
 ELLIPSIS = "..."
 COMMAND_TIMEOUT = 180.0  # seconds; the README's demo trains four models in about ten
 POLL_INTERVAL = "0.05"  # FTOPS_POLL_INTERVAL: `apply --wait` follows the local emulator's jobs closely
+TODAY = "2026-12-01"  # FTOPS_TODAY: the docs show OpenAI's training cut-off (2027-01-06) and shutdowns ahead
 
 _FENCE = re.compile(r"^(?P<indent> {0,3})(?P<fence>`{3,}|~{3,})(?P<info>.*)$")
 _HEREDOC = re.compile(r"<<-?\s*(['\"]?)(?P<word>[A-Za-z_][A-Za-z0-9_]*)\1")
@@ -187,6 +189,7 @@ def environment(home: Path) -> dict[str, str]:
         "COLUMNS": "100",  # --help is laid out for this width
         "PYTHONUNBUFFERED": "1",  # stdout and stderr interleave as on a terminal
         "FTOPS_POLL_INTERVAL": POLL_INTERVAL,
+        "FTOPS_TODAY": TODAY,
     }
 
 
