@@ -1,6 +1,6 @@
-"""One measured run for benchmarks/data_check.py: `ftops` (check_file) or `baseline` (the cookbook's way).
-Prints one JSON line: seconds (imports excluded), CPU seconds and peak RSS of this process and its children,
-tokens counted."""
+"""One measured run for benchmarks/data_check.py: `ftops` (check_file), `floor` (parse and count tokens only, see
+data_check_floor.py) or `baseline` (the cookbook's way). Prints one JSON line: seconds (imports excluded), CPU
+seconds and peak RSS of this process and its children, tokens counted."""
 
 from __future__ import annotations
 
@@ -13,18 +13,26 @@ from pathlib import Path
 
 def main() -> None:
     mode, path, cache = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3])
-    baseline_encoding = sys.argv[4] if len(sys.argv) > 4 else "cl100k_base"
+    encoding = sys.argv[4] if len(sys.argv) > 4 else "cl100k_base"
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     if mode == "ftops":
         from ftops.dataset import check_file
+        from ftops.providers.registry import model_facts
+
+        info = model_facts("gpt-4o-mini")[1]
 
         def run() -> int:
-            return check_file(path, model="gpt-4o-mini", cache_dir=cache).tokens.total
+            return check_file(path, info=info, cache_dir=cache).tokens.total
+    elif mode == "floor":
+        from data_check_floor import floor
+
+        def run() -> int:
+            return floor(path, encoding)
     else:
         from data_check_cookbook import check
 
         def run() -> int:
-            return check(path, baseline_encoding)
+            return check(path, encoding)
     start = time.perf_counter()
     tokens = run()
     seconds = time.perf_counter() - start

@@ -4,6 +4,7 @@ file is not re-read on every plan."""
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import tempfile
@@ -11,6 +12,8 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
+
+from ftops.errors import DatasetError
 
 _CHUNK = 1 << 20
 _LOCK = threading.Lock()
@@ -147,3 +150,52 @@ class HashingReader:
     def sent_matches(self, sha256: str) -> bool:
         """True when everything was read and it hashes to ``sha256`` (call after the upload)."""
         return self._fh.read(1) == b"" and self._hash.hexdigest() == sha256
+
+    def part(self, size: int) -> "PartReader":
+        """The next ``size`` bytes (fewer at the end of the file) as a file of their own, for one request of a
+        multi-part upload: the HTTP client reads it in small blocks, so a part is never held whole in memory."""
+        return PartReader(self, size)
+
+
+class FileShrank(DatasetError):
+    """The file ended before the bytes an upload declared for it were read."""
+
+
+class PartReader:
+    """A window of ``size`` bytes of a HashingReader, from its current position: reads go through (and are hashed
+    by) the reader, in order. Seeking back to 0 (an HTTP client sending the part again) restarts the part: the
+    reader's position and hash go back to where the part began, so the hash covers the bytes of the attempt that
+    was sent last."""
+
+    def __init__(self, reader: HashingReader, size: int):
+        self._reader = reader
+        self._start = reader.tell()
+        self.size = size
+        self._pos = 0
+        self._hash, self._count = reader._hash.copy(), reader.count
+
+    def read(self, size: int = -1) -> bytes:
+        left = self.size - self._pos
+        n = left if size is None or size < 0 else min(size, left)
+        if n <= 0:
+            return b""
+        if self._reader.tell() != self._start + self._pos:
+            raise io.UnsupportedOperation("a part is read from its start, in order")
+        data = self._reader.read(n)
+        if len(data) < n:
+            raise FileShrank(f"{self._reader.path}: the file got shorter while it was being uploaded; nothing was "
+                             "trained on it", hint="run `ftops plan` again")
+        self._pos += n
+        return data
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        target = offset if whence == os.SEEK_SET else self._pos + offset if whence == os.SEEK_CUR \
+            else self.size + offset
+        if target == 0:
+            self._reader._fh.seek(self._start)
+            self._reader._hash, self._reader.count = self._hash.copy(), self._count
+        self._pos = max(0, target)  # anywhere else only to measure it: reading from there is refused
+        return self._pos
+
+    def tell(self) -> int:
+        return self._pos

@@ -46,6 +46,9 @@ def _extra_keys(error: jsonschema.ValidationError) -> list:
 
 
 def _message(error: jsonschema.ValidationError) -> str:
+    if error.validator == "type" and error.validator_value == "array" and isinstance(error.instance, str):
+        items = [item.strip() for item in error.instance.split(",") if item.strip()]
+        return _short(f"{error.instance!r} is one string, but this key takes a list: write [{', '.join(items)}]")
     if error.validator == "additionalProperties":
         extra = _extra_keys(error)
         if extra:

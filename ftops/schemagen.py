@@ -31,7 +31,7 @@ def provider_schema() -> dict[str, Any]:
                      "required": ["type", *kind.required], "additionalProperties": False,
                      "description": kind.description},
         })
-    return {"type": "object", "required": ["type"],
+    return {"type": "object", "required": ["type"], "description": "A provider: its type and that type's options.",
             "properties": {"type": {"enum": list(registry.types()), "description": "The provider type."}},
             "allOf": branches}
 

@@ -280,6 +280,7 @@ def load_specs(config: ProjectConfig) -> list[FineTuneSpec]:
                                 file=doc.file, line=doc.line_of(["base_model", "spec"]), key="base_model.spec"))
     if problems:
         count = len(problems)
+        problems.sort(key=lambda p: (p.file or "", p.line or 0))  # as a reader goes through each file
         raise SpecError(f"{count} problem{'s' if count != 1 else ''} in specs", problems=problems)
     return ordered
 

@@ -212,3 +212,8 @@ def no_terminal(monkeypatch):
     monkeypatch.setattr("sys.stdin", io.StringIO(""))
 
 
+class Terminal(io.StringIO):
+    """stdin that is a terminal, with what the user types (``Terminal("n\\n")`` answers no to a prompt)."""
+
+    def isatty(self) -> bool:
+        return True

@@ -64,12 +64,7 @@ def _print_report(report, model: str | None, role: str, note: str = "") -> None:
     if role == "validation":
         echo("  validation data (not trained on or billed)")
     else:
-        echo(style(name, bold=True) + f": {report.format}, {report.examples:,} examples, {t.total:,} tokens "
-             f"({t.encoding}; billing {t.billing:,} per epoch; longest example {t.max_per_example:,}{limit})")
-        if role == "validation":
-            echo("  validation data (not trained on or billed)")
-        else:
-            echo(f"  {report.epochs} epoch(s), {_cost(report.estimated_cost_usd, model)}")
+        echo(f"  {report.epochs} epoch(s), {_cost(report.estimated_cost_usd, model)}")
     for finding in report.errors:
         where = f"{report.path}:{finding.line}" if finding.line is not None else f"{report.path}"
         echo(style(f"  error: {where}: [{finding.code}] {finding.message}", fg="red"))

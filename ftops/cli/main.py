@@ -41,7 +41,9 @@ def _version(value: bool) -> None:
 @app.callback()
 def _global(
     directory: Path = typer.Option(None, "--directory", "-C", help="Run as if started in this directory."),
-    verbose: int = typer.Option(0, "--verbose", "-v", count=True, help="More output (retries, requests)."),
+    verbose: int = typer.Option(0, "--verbose", "-v", count=True, metavar="", show_default=False,
+                                help="A flag, repeatable: -v logs every provider request (method, URL, status, "
+                                     "time) and retry; -vv adds ftops's debug log."),
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Show the version."),
     trusted_config: Path = typer.Option(None, "--trusted-config", envvar="FTOPS_TRUSTED_CONFIG",
                                         help="A reviewed ftops.yaml (e.g. the base branch's) whose provider "
@@ -51,15 +53,16 @@ def _global(
     context.current.directory = (directory or Path.cwd()).resolve()
     context.current.trusted_config = trusted_config
     context.current.verbose = verbose
-    if verbose:  # handlers of our own: basicConfig does nothing when the host already set up logging
-        for name in ("ftops",) + (("httpx", "httpcore") if verbose > 1 else ()):
-            logger = logging.getLogger(name)
-            logger.setLevel(logging.INFO if verbose == 1 else logging.DEBUG)
-            if not any(getattr(h, "_ftops", False) for h in logger.handlers):
-                handler = logging.StreamHandler()
-                handler._ftops = True  # type: ignore[attr-defined]
-                handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
-                logger.addHandler(handler)
+    if verbose:  # a handler of our own: basicConfig does nothing when the host already set up logging
+        # ftops's loggers only: httpx logs whole URLs (query tokens included) and httpcore every socket event;
+        # ftops.http logs each request once, without secrets
+        logger = logging.getLogger("ftops")
+        logger.setLevel(logging.INFO if verbose == 1 else logging.DEBUG)
+        if not any(getattr(h, "_ftops", False) for h in logger.handlers):
+            handler = logging.StreamHandler()
+            handler._ftops = True  # type: ignore[attr-defined]
+            handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+            logger.addHandler(handler)
 
 
 def _register() -> None:

@@ -220,18 +220,24 @@ def plan(
     return EXIT_OK
 
 
-def _confirm(auto_approve: bool) -> None:
-    if auto_approve:
+def _confirm(auto_approve: bool, saved: bool) -> None:
+    """Ask before applying, unless told not to. A saved plan is applied without asking: it was reviewed when it
+    was saved, and apply refuses it when it no longer matches (as `terraform apply PLANFILE` does)."""
+    if auto_approve or saved:
         return
     if not sys.stdin.isatty():
         raise PlanError("refusing to apply without --auto-approve: there is no terminal to confirm on")
     if not typer.confirm("Apply these changes?", default=False):
+        echo("Apply cancelled.", err=True)
         raise typer.Exit(EXIT_ERROR)
 
 
 def apply(
-    planfile: Optional[Path] = typer.Argument(None, help="A plan saved with `ftops plan --out FILE`."),
-    auto_approve: bool = typer.Option(False, "--auto-approve", "-y", help="Do not ask for confirmation."),
+    planfile: Optional[Path] = typer.Argument(None, help="A plan saved with `ftops plan --out FILE`: applied "
+                                              "without asking (saving it after review was the approval), and "
+                                              "refused when it no longer matches."),
+    auto_approve: bool = typer.Option(False, "--auto-approve", "-y", help="Do not ask for confirmation (needed "
+                                      "without a terminal, unless a saved plan is given)."),
     wait: bool = typer.Option(False, "--wait", help="Follow jobs until they finish and record their models."),
     prune: bool = typer.Option(False, "--prune", help="Delete models of removed specs and models a replace "
                                "superseded once the new one is pinned (never protected ones, never the newest "
@@ -296,7 +302,7 @@ def apply(
             if not the_plan.has_changes:
                 echo("Nothing to do.")
                 return EXIT_OK
-            _confirm(auto_approve)
+            _confirm(auto_approve, saved=planfile is not None)
             rt = context.current.runtime
             from ftops.workspace import plan_options
 
@@ -394,10 +400,17 @@ def status(json_out: bool = typer.Option(False, "--json", help="Machine-readable
             echo(f"    superseded: {', '.join(row['superseded'])} (`ftops apply --prune` deletes them)")
         for label in ("model_shutdown_date", "base_model_shutdown_date"):
             if row.get(label):
-                echo(f"    {label.replace('_', ' ')}: {row[label]} ({row[label.replace('date', 'days_left')]} days left)")
+                echo(f"    {label.replace('_', ' ')}: {row[label]}{_when(row[label.replace('date', 'days_left')])}")
     return EXIT_OK
 
 
+def _when(days: int | None) -> str:
+    """A shutdown date's distance from today, in words."""
+    if days is None:
+        return ""
+    if days < 0:
+        return f" (shut down {-days} day{'s' if days < -1 else ''} ago)"
+    return " (shuts down today)" if days == 0 else f" ({days} day{'s' if days > 1 else ''} left)"
 def _refresh_status(config, lock, rows) -> None:
     """Each pending job's status as its provider reports it now, under ``pending.live``."""
     from ftops.providers.http import RetryPolicy

@@ -17,9 +17,10 @@ from ftops.dataset.report import FileReport
 from ftops.errors import DatasetError
 from ftops.filehash import FileDigest, HashCache
 
-VERSION = 4  # bump when the checks change what they report (or how examples are hashed in the index)
+VERSION = 5  # bump when the checks change what they report (or how examples are hashed in the index)
 KEEP_RESULTS = 2000  # newest stored results kept (and as many example indexes); older ones are removed
-FAST_LOOKUP_SECONDS = 0.05  # how long to wait for a sha256 the hash cache knows before scanning anyway
+FAST_LOOKUP_SECONDS = 0.05  # how long a scan waits (its workers starting meanwhile) for the sha256 of a file the
+# hash cache does not know (touched, checked out again), whose result may be stored under its content
 
 
 def directory(cache_dir: Path) -> Path:

@@ -11,7 +11,7 @@ from ftops.dataset import advice, cache
 from ftops.dataset.cache import Lookup, work_dir
 from ftops.dataset.formats import METHODS, accepted, fit_problems, sniff
 from ftops.dataset.index import IndexBuilder, Smallest, bucket_bits
-from ftops.dataset.parallel import scan_chunks
+from ftops.dataset.parallel import scanning
 from ftops.dataset.reader import starts_with_bom
 from ftops.dataset.report import FileReport, Finding, TokenStats, Warning
 from ftops.dataset.scan import ChunkResult, ScanSettings
@@ -26,10 +26,13 @@ BOM_WARNING = Warning("utf8_bom", "the file starts with a UTF-8 byte-order mark;
 def _scan(path: Path, size: int, settings: ScanSettings, lookup: Lookup) -> tuple[ChunkResult, Smallest] | FileReport:
     """Scan the whole file, or stop and return the stored result as soon as the lookup finds one."""
     totals = ChunkResult(0)
-    with work_dir(lookup.cache_dir) as work:
+    with work_dir(lookup.cache_dir) as work, scanning(path, size, settings) as chunks:
+        found = lookup.cached(wait=cache.FAST_LOOKUP_SECONDS)  # while the workers start: content known, stat not
+        if found is not None:
+            return found
         builder = IndexBuilder(work / "buckets", settings.bucket_bits)
         try:
-            for chunk in scan_chunks(path, size, settings):
+            for chunk in chunks:
                 builder.add(chunk.parts, totals.lines)
                 totals.merge(chunk)
                 found = lookup.cached()
@@ -64,7 +67,7 @@ def _scan_or_load(path: Path, method: str, info, cache_dir: Path | None) -> File
     formats = accepted(method, info)
     lookup = Lookup(path, cache_dir, dict(method=method, encoding=encoding, limit=limit, formats=formats))
     try:
-        found = lookup.cached(wait=cache.FAST_LOOKUP_SECONDS)
+        found = lookup.cached()  # at once when the hash cache knows the file: one stat, no read
         if found is not None:
             return found
         size = path.stat().st_size

@@ -12,7 +12,7 @@ from ftops.dataset.tally import Tally
 ROLES = frozenset({"system", "developer", "user", "assistant", "tool", "function"})
 MESSAGE_KEYS = frozenset({"role", "content", "name", "weight", "function_call", "tool_calls", "tool_call_id"})
 SYSTEM_ROLES = frozenset({"system", "developer"})
-_PLAIN_ROLES = frozenset({"system", "developer", "user", "assistant"})
+PLAIN_ROLES = frozenset({"system", "developer", "user", "assistant"})
 
 
 def _type_name(value: Any) -> str:
@@ -74,7 +74,7 @@ def _plain_role(msg: Any) -> str | None:
     """The role of the common case, ``{"role": "user", "content": "text"}``, which needs no more checks."""
     if type(msg) is dict and len(msg) == 2 and type(msg.get("content")) is str and msg["content"]:
         role = msg.get("role")
-        if type(role) is str and role in _PLAIN_ROLES:
+        if type(role) is str and role in PLAIN_ROLES:
             return role
     return None
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from ftops import tokens
@@ -36,15 +37,25 @@ def _context():
     return multiprocessing.get_context("fork" if "fork" in methods else None)
 
 
-def scan_chunks(path: Path, size: int, settings: ScanSettings, *, workers: int | None = None,
-                chunk_bytes: int = CHUNK_BYTES, pool_min_bytes: int = POOL_MIN_BYTES) -> Iterator[ChunkResult]:
-    """ChunkResults for the whole file, in file order."""
-    ranges = byte_ranges(size, chunk_bytes)
-    workers = min(workers or cpu_count(), len(ranges))
+@contextmanager
+def scanning(path: Path, size: int, settings: ScanSettings, *, workers: int | None = None,
+             chunk_bytes: int = CHUNK_BYTES, pool_min_bytes: int = POOL_MIN_BYTES) -> Iterator[Iterator[ChunkResult]]:
+    """ChunkResults for the whole file, in file order. A pool starts on entry (its workers get going while the
+    caller does something else) and stops on exit, finished or not; a small file is scanned in this process, when
+    the first result is asked for."""
+    workers = workers or cpu_count()
+    ranges = byte_ranges(size, chunk_bytes, workers)
+    workers = min(workers, len(ranges))
     if workers <= 1 or size < pool_min_bytes:
-        yield scan_range(path, 0, None, settings)
+        yield (scan_range(path, 0, None, settings) for _ in range(1))
         return
     tasks = [(str(path), start, end, settings) for start, end in ranges]
     tokens.get_encoding(settings.encoding)  # once, before forking: the workers share its pages
     with _context().Pool(workers) as pool:
-        yield from pool.imap(_scan_task, tasks)
+        yield pool.imap(_scan_task, tasks)
+
+
+def scan_chunks(path: Path, size: int, settings: ScanSettings, **options) -> Iterator[ChunkResult]:
+    """:func:`scanning` as one iterator."""
+    with scanning(path, size, settings, **options) as chunks:
+        yield from chunks

@@ -16,8 +16,17 @@ BOM = b"\xef\xbb\xbf"
 _WHITESPACE = frozenset(b" \t\r\n\x0b\x0c")  # what bytes.strip() strips
 
 
-def byte_ranges(size: int, chunk_bytes: int) -> list[tuple[int, int]]:
-    return [(start, min(start + chunk_bytes, size)) for start in range(0, size, chunk_bytes)] or [(0, 0)]
+def byte_ranges(size: int, chunk_bytes: int, workers: int = 1) -> list[tuple[int, int]]:
+    """Ranges of at most ``chunk_bytes`` that cover ``[0, size)``. For several workers taking them in turn, the
+    last ones shrink (an eighth of what is left per worker, down to a sixteenth of a chunk), so that the workers
+    finish together instead of one waiting for the other's last big chunk."""
+    smallest = max(1, chunk_bytes // 16)
+    ranges, start = [], 0
+    while start < size:
+        step = chunk_bytes if workers <= 1 else max(smallest, min(chunk_bytes, (size - start) // (4 * workers)))
+        ranges.append((start, min(start + step, size)))
+        start += step
+    return ranges or [(0, 0)]
 
 
 def iter_lines(path: Path, start: int = 0, end: int | None = None) -> Iterator[bytes]:

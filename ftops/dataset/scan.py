@@ -12,7 +12,7 @@ from pathlib import Path
 
 from ftops import tokens
 from ftops.dataset.formats import CHECKS
-from ftops.dataset.index import add_to_parts, example_hash, line_hash, new_parts
+from ftops.dataset.index import example_hash, line_hash, new_parts
 from ftops.dataset.labels import Labels
 from ftops.dataset.prompt_completion import PromptCompletionStats
 from ftops.dataset.reader import iter_lines, strip_view
@@ -75,42 +75,46 @@ def _parse(line_bytes: memoryview, line: int, out: ChunkResult):
     return example
 
 
-def _count(example: dict, line: int, enc, limit: int | None, out: ChunkResult) -> None:
-    try:
-        n = tokens.count_example(example, enc)
-    except RecursionError:
-        return
-    out.total += n
-    if n > out.max_tokens:
-        out.max_tokens = n
-    if limit is not None and n > limit:
-        out.warnings.add("over_token_limit", line, str(n))
-        n = limit
-    out.billing += n
-
-
 def scan_range(path: Path, start: int, end: int | None, settings: ScanSettings) -> ChunkResult:
     enc = tokens.get_encoding(settings.encoding)
-    check = CHECKS[settings.format]
-    bits, limit = settings.bucket_bits, settings.limit
-    out = ChunkResult(bits)
-    line = 0
+    check, count, limit = CHECKS[settings.format], tokens.count_example, settings.limit
+    out = ChunkResult(settings.bucket_bits)
+    parts, shift = out.parts, 64 - settings.bucket_bits  # a hash's bucket is its top bits (none: h >> 64 == 0)
+    examples = total = billing = max_tokens = line = 0
     for raw in iter_lines(path, start, end):
         line += 1
-        content = strip_view(raw)  # no copy: a line can be 100 MB
-        if not content:
-            continue
-        out.examples += 1
-        example = _parse(content, line, out)
         try:
-            digest = line_hash(content) if example is None else example_hash(example)
+            example = orjson.loads(raw)  # JSON whitespace around the example (the line ending too) is no matter
+        except orjson.JSONDecodeError:
+            example = None
+        if type(example) is not dict:  # a blank line, or one that is not an example: look closer
+            content = strip_view(raw)  # no copy: a line can be 100 MB
+            if not content:
+                continue
+            example = _parse(content, line, out)
+            del content
+        examples += 1
+        try:
+            digest = example_hash(example) if example is not None else line_hash(strip_view(raw))
         except RecursionError:  # nested deeper than any provider's parser goes
             out.errors.add("too_deep", line, "the example is nested too deeply to be read (over about 1,000 levels)")
-            digest, example = line_hash(content), None
-        add_to_parts(out.parts, bits, digest, line)
-        del content
-        if example is not None:
-            check(example, line, out)
-            _count(example, line, enc, limit, out)
-    out.lines = line
+            digest, example = line_hash(strip_view(raw)), None
+        part = parts[digest >> shift]
+        part.append(digest)
+        part.append(line)
+        if example is None:
+            continue
+        check(example, line, out)
+        try:
+            n = count(example, enc)
+        except RecursionError:
+            continue
+        total += n
+        if n > max_tokens:
+            max_tokens = n
+        if limit is not None and n > limit:
+            out.warnings.add("over_token_limit", line, str(n))
+            n = limit
+        billing += n
+    out.lines, out.examples, out.total, out.billing, out.max_tokens = line, examples, total, billing, max_tokens
     return out

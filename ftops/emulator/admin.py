@@ -27,8 +27,10 @@ def clock(tx: Tx, req: Request) -> dict:
 
 def core(tx: Tx) -> dict:
     """The same world in the emulator's own neutral terms, whatever dialect it speaks (for tests that check any
-    provider type the same way): every job with its phase, every model and every file."""
+    provider type the same way): every job with its phase, every model and every file; and how many times this
+    emulator process has read a file to validate it (once per file, whatever the number of jobs on it)."""
     return {
+        "validations": {"files_read": tx.store.validations.scans},
         "jobs": [{"id": j["id"], "phase": jobs.phase(j, tx.now), "base": j["base"], "model": j["model"],
                   "fine_tuned_model": j["fine_tuned_model"], "suffix": j["suffix"], "seed": j["seed"],
                   "metadata": j["metadata"], "training_file": j["training_file"],

@@ -2,14 +2,19 @@
 
 Deliberately modest (ftops has its own, richer client-side checker): JSON per line, the row shape the
 method and base model need, at least 10 training examples, and no example shared between the training and
-validation files. Returns the job's error or the token counts; an example over the model's per-example limit is
-not an error: as OpenAI documents, it is truncated (the job bills at most the limit for it).
+validation files. A file is read line by line and only its totals are kept (memory does not grow with it); an
+example over the model's per-example limit is not an error: as OpenAI documents, it is truncated (the job bills at
+most the limit for it). ``ftops/emulator/validation.py`` runs these checks once per file, outside the state lock.
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import orjson
 
 from ftops import tokens
 from ftops.catalog import ModelInfo
@@ -25,9 +30,12 @@ class FileProblem(Exception):
 
 
 @dataclass(frozen=True)
-class Dataset:
-    examples: list[tuple[int, dict]]  # (line number, example)
-    tokens: list[int]
+class Summary:
+    """What a job needs of a checked file: its examples and tokens, each example counted up to ``limit``."""
+
+    examples: int
+    tokens: int  # tokens per epoch
+    over: int  # examples over the limit (truncated to it)
 
 
 def _messages_problem(messages) -> str | None:
@@ -59,52 +67,81 @@ def _shape_problem(example: dict, method: str, prompt_completion: bool) -> str |
     return None
 
 
-def load(content: bytes, *, param: str, method: str, info: ModelInfo) -> Dataset:
-    """Parse and check one file for a job on the base model ``info``; raise ``FileProblem`` naming the first bad
-    line."""
+def _parse(raw: bytes) -> Any:
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:  # what the stdlib also reads (NaN, huge integers, a BOM), or its error
+        return json.loads(raw)
+
+
+def scan(path: Path, *, param: str, method: str, info: ModelInfo, limit: int | None, count: bool = True,
+         visit: Callable[[int, dict], None] | None = None) -> Summary:
+    """Check one file, line by line, for a job on the base model ``info``; raise ``FileProblem`` naming the first
+    bad line. ``visit(line, example)`` sees every good example; ``count=False`` skips counting tokens."""
     base = info.name
     prompt_completion = "prompt_completion" in info.formats
     enc = tokens.get_encoding(info.encoding)
     code = f"invalid_{param}"
     label = param.replace("_", " ")
-    examples: list[tuple[int, dict]] = []
-    counts: list[int] = []
-    for number, raw in enumerate(content.split(b"\n"), start=1):
-        if not raw.strip():
-            continue
-        try:
-            example = json.loads(raw)
-        except (ValueError, UnicodeDecodeError, RecursionError):
-            raise FileProblem(f"Invalid {label}: line {number} is not valid JSON (or is nested too deeply).",
-                              param, code) from None
-        if not isinstance(example, dict):
-            raise FileProblem(f"Invalid {label}: line {number} is not a JSON object.", param, code)
-        problem = _shape_problem(example, method, prompt_completion)
-        if problem:
-            raise FileProblem(f"Invalid {label} format for {method} fine-tuning of {base}: line {number}: "
-                              f"{problem}.", param, code)
-        try:
-            count = tokens.count_example(example, enc)
-        except RecursionError:
-            raise FileProblem(f"Invalid {label}: line {number} is nested too deeply.", param, code) from None
-        examples.append((number, example))
-        counts.append(count)
-    return Dataset(examples=examples, tokens=counts)
+    examples = total = over = 0
+    with open(path, "rb") as fh:
+        for number, raw in enumerate(fh, start=1):
+            if not raw.strip():
+                continue
+            try:
+                example = _parse(raw)
+            except (ValueError, UnicodeDecodeError, RecursionError):
+                raise FileProblem(f"Invalid {label}: line {number} is not valid JSON (or is nested too deeply).",
+                                  param, code) from None
+            if not isinstance(example, dict):
+                raise FileProblem(f"Invalid {label}: line {number} is not a JSON object.", param, code)
+            problem = _shape_problem(example, method, prompt_completion)
+            if problem:
+                raise FileProblem(f"Invalid {label} format for {method} fine-tuning of {base}: line {number}: "
+                                  f"{problem}.", param, code)
+            if count:
+                try:
+                    n = tokens.count_example(example, enc)
+                except RecursionError:
+                    raise FileProblem(f"Invalid {label}: line {number} is nested too deeply.", param, code) from None
+                total += min(n, limit or n)
+                over += 1 if limit and n > limit else 0
+            if visit is not None:
+                visit(number, example)
+            examples += 1
+    return Summary(examples=examples, tokens=total, over=over)
 
 
-def check(training: bytes, validation: bytes | None, *, method: str, info: ModelInfo,
-          min_examples: int = MIN_EXAMPLES) -> Dataset:
-    """The training dataset, or ``FileProblem`` with the job error the provider would report."""
-    train = load(training, param="training_file", method=method, info=info)
-    if len(train.examples) < min_examples:
-        raise FileProblem(f"Training file has {len(train.examples)} example(s), but it must contain at least "
-                          f"{min_examples} examples.", "training_file", "invalid_n_examples")
-    if validation is not None:
-        valid = load(validation, param="validation_file", method=method, info=info)
-        seen = {example_hash(example) for _, example in train.examples}
-        shared = [number for number, example in valid.examples if example_hash(example) in seen]
-        if shared:
-            raise FileProblem(f"The validation file shares {len(shared)} example(s) with the training file "
-                              f"(first on validation line {shared[0]}); they must not overlap.",
-                              "validation_file", "invalid_validation_file")
-    return train
+class Overlap:
+    """The validation examples that also appear in the training file: the validation file's example hashes are
+    collected first (memory in proportion to the validation file only), then the training file is matched."""
+
+    def __init__(self) -> None:
+        self._lines: dict[int, tuple[int, int]] = {}  # example hash -> (first validation line, how many lines)
+        self._shared: set[int] = set()
+
+    def collect(self, number: int, example: dict) -> None:
+        h = example_hash(example)
+        first, n = self._lines.get(h, (number, 0))
+        self._lines[h] = (first, n + 1)
+
+    def match(self, number: int, example: dict) -> None:
+        h = example_hash(example)
+        if h in self._lines:
+            self._shared.add(h)
+
+    def result(self) -> tuple[int, int | None]:
+        """(validation lines shared with the training file, the first of them)."""
+        found = [self._lines[h] for h in self._shared]
+        return sum(n for _, n in found), min((first for first, _ in found), default=None)
+
+
+def too_few(examples: int, min_examples: int) -> FileProblem:
+    return FileProblem(f"Training file has {examples} example(s), but it must contain at least {min_examples} "
+                       "examples.", "training_file", "invalid_n_examples")
+
+
+def shared_problem(shared: int, first: int | None) -> FileProblem:
+    return FileProblem(f"The validation file shares {shared} example(s) with the training file (first on "
+                       f"validation line {first}); they must not overlap.", "validation_file",
+                       "invalid_validation_file")

@@ -2,21 +2,22 @@
 
 from __future__ import annotations
 
-import hashlib
-
 from ftops.emulator.apierror import not_found
+from ftops.emulator.spool import Content, sha256_of, size_of
 from ftops.emulator.state import Tx, new_id
 
 
-def add_file(tx: Tx, filename: str, purpose: str, content: bytes, expires_at: int | None = None,
+def add_file(tx: Tx, filename: str, purpose: str, content: Content, expires_at: int | None = None,
              prefix: str = "file-", file_id: str | None = None) -> dict:
-    """Store ``content`` as a new file (under ``file_id`` when the dialect chose it already) and return its
-    record; the record keeps the content's sha256 (for APIs that find files by checksum)."""
+    """Store ``content`` (bytes, or a file received to disk, which becomes the blob) as a new file (under
+    ``file_id`` when the dialect chose it already) and return its record; the record keeps the content's sha256
+    (for APIs that find files by checksum, and to key validations)."""
     file_id = file_id or new_id(prefix)
+    size, sha256 = size_of(content), sha256_of(content)
     tx.write_blob(file_id, content)
-    record = {"id": file_id, "object": "file", "bytes": len(content), "created_at": int(tx.now),
+    record = {"id": file_id, "object": "file", "bytes": size, "created_at": int(tx.now),
               "filename": filename, "purpose": purpose, "status": "processed", "expires_at": expires_at,
-              "seq": tx.next_seq(), "sha256": hashlib.sha256(content).hexdigest()}
+              "seq": tx.next_seq(), "sha256": sha256}
     tx.data["files"][file_id] = record
     return record
 

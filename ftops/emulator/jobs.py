@@ -9,9 +9,11 @@ depends on a background thread and a restarted emulator continues where the cloc
 
 from __future__ import annotations
 
-from ftops.emulator import datasets, modeltable, training
+from ftops.emulator import modeltable, training
+from ftops.emulator.datasets import FileProblem
 from ftops.emulator.filestore import add_file
 from ftops.emulator.state import Tx, new_id
+from ftops.emulator.validation import DELETED, Needs, file_ref
 
 VALIDATED_AT, STARTED_AT = 0.15, 0.25  # fractions of the job's duration
 TERMINAL = ("succeeded", "failed", "cancelled")
@@ -66,7 +68,19 @@ def create(tx: Tx, request: dict, *, planned_model: str, job_id: str | None = No
            "min_examples": min_examples}
     tx.data["jobs"][job_id] = job
     event(tx, job, tx.now, f"Created fine-tuning job: {job_id}")
+    needs = None if forced else needs_of(tx, job)
+    if needs is not None:
+        tx.store.validations.prefetch(needs)  # checked while the job waits for its validation time
     return job
+
+
+def needs_of(tx: Tx, job: dict) -> Needs | None:
+    """What validating ``job`` checks; None when one of its files is gone."""
+    train = file_ref(tx, job["training_file"], "training_file")
+    valid = file_ref(tx, job["validation_file"], "validation_file") if job["validation_file"] else None
+    if train is None or (job["validation_file"] and valid is None):
+        return None
+    return Needs(train, valid, job["method"]["type"], modeltable.lookup(tx, job["base"]), job["context"])
 
 
 def get(tx: Tx, job_id: str) -> dict | None:
@@ -135,23 +149,17 @@ def _validate(tx: Tx, job: dict, when: float) -> None:
     event(tx, job, when, "Validating training file: " + job["training_file"])
     if job["forced_error"]:
         return fail(tx, job, when, job["forced_error"])
-    try:
-        train_bytes = tx.read_blob(job["training_file"])
-        valid_bytes = tx.read_blob(job["validation_file"]) if job["validation_file"] else None
-        dataset = datasets.check(train_bytes, valid_bytes, method=job["method"]["type"],
-                                 info=modeltable.lookup(tx, job["base"]), min_examples=job.get("min_examples", 10))
-    except FileNotFoundError:
-        return fail(tx, job, when, {"code": "invalid_training_file", "param": "training_file",
-                                    "message": "A file of this job was deleted before it could be validated."})
-    except datasets.FileProblem as problem:
+    needs = needs_of(tx, job)
+    if needs is None:
+        return fail(tx, job, when, {"code": "invalid_training_file", "param": "training_file", "message": DELETED})
+    try:  # the result of a check run once per file, outside the lock (it raises Unvalidated until there is one)
+        dataset = tx.store.validations.check(needs, job.get("min_examples", 10))
+    except FileProblem as problem:
         return fail(tx, job, when, problem.error)
-    except Exception as exc:  # noqa: BLE001 - user data must never wedge the server (sync runs on every request)
-        return fail(tx, job, when, {"code": "invalid_training_file", "param": "training_file",
-                                    "message": f"The training file could not be validated ({type(exc).__name__})."})
-    job["n_examples"] = len(dataset.tokens)
+    job["n_examples"] = dataset.examples
     limit = job["context"]
-    job["tokens_per_epoch"] = sum(min(c, limit or c) for c in dataset.tokens)
-    over = sum(1 for c in dataset.tokens if limit and c > limit)
+    job["tokens_per_epoch"] = dataset.tokens
+    over = dataset.over
     if over:
         event(tx, job, when, f"{over} example(s) over the {limit}-token limit of {job['base']} were truncated to "
                              f"{limit} tokens", level="warn")

@@ -23,6 +23,11 @@ class Route:
     handler: Callable[..., Any]
     limit: int = JSON_LIMIT
 
+    @property
+    def uploads(self) -> bool:
+        """A route that takes bodies larger than JSON has them received to disk (``httpio.receive``)."""
+        return self.limit > JSON_LIMIT
+
 
 def route(method: str, pattern: str, handler: Callable[..., Any], limit: int = JSON_LIMIT) -> Rule:
     """``pattern`` in werkzeug's syntax: ``<id>`` is one path segment, ``<path:id>`` the rest of the path."""

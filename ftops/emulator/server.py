@@ -21,9 +21,13 @@ from ftops.emulator import admin, answers, filestore, jobs
 from ftops.emulator import faults as faults_mod
 from ftops.emulator.apierror import ApiError, reason
 from ftops.emulator.dialects import Dialect
-from ftops.emulator.httpio import JSON_LIMIT, Reply, Request, read_body
+from ftops.emulator.httpio import JSON_LIMIT, Reply, Request, read_body, receive
 from ftops.emulator.router import Router
+from ftops.emulator.spool import Spool
 from ftops.emulator.state import Store
+from ftops.emulator.validation import Unvalidated
+
+MAX_VALIDATION_ROUNDS = 1000  # checks one request may wait for (one per round; each runs once, then is kept)
 
 
 class EmulatorHTTPServer(ThreadingHTTPServer):
@@ -96,13 +100,26 @@ class Handler(BaseHTTPRequestHandler):
             return
         self._send(result, request_id)
 
-    def _dispatch(self):
+    def _dispatch(self) -> tuple:
+        spools: list[Spool] = []
+        try:
+            return self._dispatch_with(spools)
+        finally:
+            for spool in spools:  # received to disk and not made a blob by the handler
+                spool.discard()
+
+    def _dispatch_with(self, spools: list[Spool]):
         url = urlsplit(self.path)
         path = url.path
         is_api = any(path.startswith(p) or path == p.rstrip("/") for p in self.server.dialect.api_prefixes)
         fault, delay = self.server.faults.next() if is_api else (None, 0.0)
         route, params, route_error = self._match(path)
-        body = read_body(self.rfile, self.headers, route.limit if route else JSON_LIMIT)
+        store = self.server.store
+        form, upload, body = None, None, b""
+        if route is not None and route.uploads:
+            form, upload = receive(self.rfile, self.headers, route.limit, store.root / "blobs", spools)
+        else:
+            body = read_body(self.rfile, self.headers, route.limit if route else JSON_LIMIT)
         if fault == "drop":
             return None, True
         injected = faults_mod.error_for(fault) if fault else None
@@ -119,12 +136,18 @@ class Handler(BaseHTTPRequestHandler):
             self.server.dialect.authenticate(self.headers, self.server.store.cfg)
         if route_error:
             raise route_error
-        req = Request(self.command, path, params, parse_qs(url.query, keep_blank_values=True), self.headers, body)
-        with self.server.store.transaction() as tx:
-            jobs.sync(tx)
-            filestore.expire(tx)
-            result = route.handler(tx, req)
-        return result, fault == "drop_after"
+        req = Request(self.command, path, params, parse_qs(url.query, keep_blank_values=True), self.headers, body,
+                      form=form, upload=upload, spools=spools)
+        for _ in range(MAX_VALIDATION_ROUNDS):
+            try:
+                with store.transaction() as tx:
+                    jobs.sync(tx)
+                    filestore.expire(tx)
+                    result = route.handler(tx, req)
+                return result, fault == "drop_after"
+            except Unvalidated as pending:  # rolled back; check the file without the lock, then again
+                pending.work()
+        raise ApiError(503, "The server is busy validating files; try again.")
 
     def _match(self, path: str):
         try:

@@ -21,8 +21,11 @@ from typing import Iterator
 
 from filelock import FileLock
 
+from ftops.emulator import spool
 from ftops.emulator.apierror import ApiError
 from ftops.emulator.config import EmulatorConfig
+from ftops.emulator.spool import Content, Spool
+from ftops.emulator.validation import Validations
 
 
 def _empty() -> dict:
@@ -51,11 +54,15 @@ class Tx:
         self.touch()
         return self.data["seq"]
 
-    def write_blob(self, blob_id: str, content: bytes) -> None:
+    def write_blob(self, blob_id: str, content: Content) -> None:
         self.store.write_blob(blob_id, content)
 
     def read_blob(self, blob_id: str) -> bytes:
         return self.store.blob_path(blob_id).read_bytes()
+
+    def join_blobs(self, blob_ids: list[str], *, md5: bool = False) -> Spool:
+        """The blobs one after the other, as a new file (copied in blocks, never whole in memory)."""
+        return spool.join(self.store.root / "blobs", (self.store.blob_path(b) for b in blob_ids), md5=md5)
 
     def delete_blob(self, blob_id: str) -> None:
         self.store.blob_path(blob_id).unlink(missing_ok=True)
@@ -70,17 +77,22 @@ class Store:
         self.cfg = cfg
         self.root = Path(cfg.state_dir)
         (self.root / "blobs").mkdir(parents=True, exist_ok=True)
+        spool.sweep(self.root / "blobs")
         self.path = self.root / "state.json"
         self._flock = FileLock(str(self.root / "state.lock"))
         self._tlock = threading.Lock()
         self._data: dict = _empty()
         self._stamp: tuple | None = None
+        self.validations = Validations()  # file checks done by this process (ftops/emulator/validation.py)
 
     def blob_path(self, blob_id: str) -> Path:
         return self.root / "blobs" / blob_id
 
-    def write_blob(self, blob_id: str, content: bytes) -> None:
-        self._atomic_write(self.blob_path(blob_id), content)
+    def write_blob(self, blob_id: str, content: Content) -> None:
+        if isinstance(content, Spool):
+            content.adopt(self.blob_path(blob_id))
+        else:
+            self._atomic_write(self.blob_path(blob_id), content)
 
     @contextmanager
     def transaction(self) -> Iterator[Tx]:

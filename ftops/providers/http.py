@@ -77,6 +77,20 @@ def retry_after(headers: httpx.Headers) -> float | None:
     return None
 
 
+def shown_url(url: httpx.URL) -> str:
+    """A URL as logs show it: no user info, and only the names of query parameters (a signed upload URL carries
+    its credential in the query)."""
+    port = f":{url.port}" if url.port is not None else ""
+    query = "&".join(f"{name}=..." for name in dict.fromkeys(url.params.keys()))
+    return f"{url.scheme}://{url.host}{port}{url.path}" + (f"?{query}" if query else "")
+
+
+def log_request(method: str, url: httpx.URL, outcome: int | str, seconds: float) -> None:
+    """One INFO line per request sent (``ftops -v``): method, URL, status (or the transport error), time taken."""
+    if log.isEnabledFor(logging.INFO):
+        log.info("%s", redact.redact(f"{method} {shown_url(url)} -> {outcome} ({seconds:.2f}s)"))
+
+
 class TransientError(ProviderError):
     """A retryable failure that ran out of retries (or was not retried because the request creates something)."""
 
@@ -126,15 +140,20 @@ class HttpClient:
         attempt = 0
         while True:
             response = None
+            sent = time.perf_counter()
             try:
                 response = self._client.request(method, path.lstrip("/"), **kwargs)
             except httpx.TransportError as exc:
+                log_request(method, self._client.base_url.join(path.lstrip("/")), type(exc).__name__,
+                            time.perf_counter() - sent)
                 failure: ProviderError = TransientError(
                     self.redact(f"{type(exc).__name__} talking to {self.provider}: {exc}"), provider=self.provider)
             else:
+                log_request(method, response.request.url, response.status_code, time.perf_counter() - sent)
                 if response.status_code < 400:
                     return response
                 failure = self._error(response)
+                log.debug("%s %s: %s", method, path, failure)
                 if not _should_retry(response):
                     raise failure
             if not retry:

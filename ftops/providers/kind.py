@@ -20,8 +20,9 @@ if TYPE_CHECKING:
 
 # Options every HTTP provider type takes, as JSON Schema properties.
 HTTP_OPTIONS: dict[str, dict[str, Any]] = {
-    "timeout": {"type": "number", "exclusiveMinimum": 0, "description": "Seconds before a request times out."},
-    "max_retries": {"type": "integer", "minimum": 0, "maximum": 20,
+    "timeout": {"type": "number", "exclusiveMinimum": 0, "default": 600,
+                "description": "Seconds before a request times out."},
+    "max_retries": {"type": "integer", "minimum": 0, "maximum": 20, "default": 6,
                     "description": "Retries of a failed request (429, 5xx, connection errors)."},
 }
 BASE_URL = {"type": "string", "pattern": "^https?://",

@@ -19,16 +19,19 @@ class LocalKind(ProviderKind):
     type = "local"
     description = "the built-in emulator (no account, no key, no money)"
     options = {
-        "api": {"enum": list(APIS), "description": "The provider API the emulator speaks (default openai)."},
-        "job_duration": {"type": "number", "exclusiveMinimum": 0, "description": "Seconds from creation to success."},
-        "deploy_duration": {"type": "number", "minimum": 0,
-                            "description": "Seconds a deployment provisions (api: azure; default 30)."},
-        "fault_rate": {"type": "number", "minimum": 0, "maximum": 1,
+        "api": {"enum": list(APIS), "default": "openai", "description": "The provider API the emulator speaks."},
+        "job_duration": {"type": "number", "exclusiveMinimum": 0, "default": 3.0,
+                         "description": "Seconds from creation to success."},
+        "deploy_duration": {"type": "number", "minimum": 0, "default": 30.0,
+                            "description": "Seconds a deployment provisions (api: azure)."},
+        "fault_rate": {"type": "number", "minimum": 0, "maximum": 1, "default": 0.0,
                        "description": "Probability that a request gets an injected fault (rehearsals)."},
         "fault_kinds": {"type": "array", "items": {"enum": ["429", "500", "503", "drop", "slow", "drop_after",
                                                             429, 500, 503]},
-                        "description": "Which faults to inject: 429, 500, 503, drop, slow, drop_after."},
-        "seed": {"type": "integer", "description": "Seed for fault decisions."},
+                        "description": "Which faults to inject, a list: [429, 500, drop] (status codes as numbers "
+                                       "or strings; drop closes the connection, slow answers after 1-2 s, drop_after "
+                                       "performs the request and then closes it); default all of them."},
+        "seed": {"type": "integer", "default": 0, "description": "Seed for fault decisions."},
         "training_cutoff": {"type": "string", "format": "date",
                             "description": "Refuse new jobs after this day (rehearse OpenAI's 2027-01-06 cut-off)."},
         "shutdown_dates": {"type": "object", "additionalProperties": {"type": ["string", "null"], "format": "date"},

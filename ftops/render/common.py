@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Callable
+
 from ftops.cost import format_usd as usd  # noqa: F401  (re-exported for the renderers)
 from ftops.plan import Action, Estimate, Plan
 
@@ -15,6 +17,14 @@ def count_line(plan: Plan) -> str:
     counts = {k: sum(1 for a in plan.actions if a.kind == k) for k in ORDER}
     parts = [f"{n} to {k}" for k, n in counts.items() if n]
     return ", ".join(parts) if parts else "no changes"
+
+
+def hidden_text(plan: Plan, name: Callable[[str], str] = str) -> str:
+    """What --target left out, so that "no changes" is never read as the whole project's state."""
+    if not plan.hidden:
+        return ""
+    return (f"Not in this plan (--target): {len(plan.hidden)} other spec(s) with changes pending: "
+            f"{', '.join(name(n) for n in plan.hidden)}.")
 
 
 def estimate_text(action: Action) -> str:

@@ -13,7 +13,7 @@ from itertools import groupby
 from typing import TYPE_CHECKING
 
 from ftops.plan import Action, Estimate, Notice, Plan
-from ftops.render.common import SYMBOLS, count_line, model_change, usd
+from ftops.render.common import SYMBOLS, count_line, hidden_text, model_change, usd
 
 if TYPE_CHECKING:
     from ftops.providers.base import MetricRow
@@ -144,7 +144,7 @@ def _tail(plan: Plan) -> str:
     names = plan.unchanged
     unchanged = (f"Unchanged: {', '.join(code(n) for n in names)}" if len(names) <= UNCHANGED_NAMES else
                  f"Unchanged: {len(names)} specs") if names else ""
-    return "\n\n".join(t for t in (total, unchanged) if t)
+    return "\n\n".join(t for t in (total, unchanged, hidden_text(plan, code)) if t)
 
 
 def _fit(parts: list[str], room: int, what: str, sep: str, header: str = "") -> str:

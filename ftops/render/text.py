@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ftops.plan import Plan
-from ftops.render.common import SYMBOLS, count_line, estimate_text, model_change, usd
+from ftops.render.common import SYMBOLS, count_line, estimate_text, hidden_text, model_change, usd
 
 ANSI = {"red": 31, "green": 32, "yellow": 33, "magenta": 35, "cyan": 36}
 COLOURS = {"create": "green", "adopt": "cyan", "replace": "yellow", "drift": "red", "retry": "yellow",
@@ -41,6 +41,8 @@ def render_text(plan: Plan, *, source: str, colour: bool = False) -> str:
             lines.append(f"      runs after: {', '.join(action.after)}")
     if plan.unchanged:
         lines.append(f"  unchanged: {', '.join(plan.unchanged)}")
+    if plan.hidden:
+        lines.append(f"  {hidden_text(plan)}")
     if plan.evals:
         from ftops.eval.render import text_section
 

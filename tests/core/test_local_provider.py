@@ -8,6 +8,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 import yaml
 
 from tests.conftest import write_jsonl, chat_example
@@ -53,3 +54,33 @@ def test_no_traceback_for_a_user_error_in_a_real_process(tmp_path):
     result = ftops(tmp_path, "plan")
     assert result.returncode == 1
     assert "specs/x.yaml:" in result.stderr and "Traceback" not in result.stderr
+
+
+def _local_project(root: Path, options: str) -> Path:
+    write_jsonl(root / "data" / "a.jsonl", [chat_example(i) for i in range(12)])
+    (root / "specs").mkdir(parents=True)
+    (root / "specs" / "a.yaml").write_text(yaml.safe_dump({
+        "name": "a", "base_model": "gpt-4o-mini-2024-07-18", "suffix": "a", "training_file": "../data/a.jsonl"}))
+    (root / "ftops.yaml").write_text(f"providers:\n  local:\n    type: local\n{options}")
+    return root
+
+
+@pytest.mark.parametrize("kinds, answer", [
+    ("[429]", "Rate limit reached for requests (injected by the ftops emulator)"),  # numbers, as YAML reads them
+    ("['500']", "The server had an error while processing your request (injected fault)"),  # or quoted
+    ("[drop]", "RemoteProtocolError talking to local: Server disconnected without sending a response."),
+])
+def test_local_fault_kinds_take_status_codes_as_numbers_or_strings_and_reach_the_emulator(tmp_path, kinds, answer):
+    root = _local_project(tmp_path / "proj", f"    fault_rate: 1.0\n    fault_kinds: {kinds}\n    seed: 1\n"
+                                             "    max_retries: 0\n")
+    assert ftops(root, "validate").returncode == 0
+    plan = ftops(root, "plan")  # every request gets one of the faults asked for, and none is retried
+    assert plan.returncode == 1 and f"error: local: {answer}" in plan.stderr, plan.stderr
+
+
+def test_local_fault_kinds_given_as_one_string_is_an_error_that_shows_the_list_to_write(tmp_path):
+    root = _local_project(tmp_path / "proj", "    fault_kinds: '429,500, drop'\n")
+    result = ftops(root, "validate")
+    assert result.returncode == 1
+    assert ("ftops.yaml:4: providers.local.fault_kinds: '429,500, drop' is one string, but this key takes a list: "
+            "write [429, 500, drop]") in result.stderr

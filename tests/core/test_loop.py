@@ -8,7 +8,7 @@ import yaml
 
 import ftops
 from ftops.cli.context import Runtime
-from tests.conftest import TEST_KEY, bind_key
+from tests.conftest import TEST_KEY, Terminal, bind_key
 
 
 def two_specs(project):
@@ -178,6 +178,8 @@ def test_a_parent_change_retrains_its_child(project):
     # without --wait the child waits for its parent's new model
     launched = project.run("apply", "--auto-approve")
     assert "waits for parent 'parent'" in launched.out
+    assert ("Apply finished: 0 done, 0 failed, 1 job(s) still running (run `ftops apply` again to record them), "
+            "1 waiting for a parent.") in launched.out  # the child is not counted as done (issue 18 item 6)
     assert project.model("child") == child_model
     project.finish_jobs()
     assert project.run("apply", "--auto-approve", "--wait").rc == 0
@@ -203,6 +205,20 @@ def test_base_model_shutdown_date_produces_a_warning_with_days_left(project, mon
     monkeypatch.setenv("FTOPS_TODAY", "2027-01-02")
     late = project.run("plan")
     assert late.rc == 1 and "shut down on 2026-12-31 (2 days ago)" in late.out
+
+
+def test_status_says_how_long_ago_a_model_shut_down_not_negative_days_left(project, monkeypatch):
+    monkeypatch.setenv("FTOPS_TODAY", "2026-12-01")
+    project.dataset("data/alpha.jsonl", 12)
+    project.spec("alpha")
+    project.admin("POST", "models", {"id": "gpt-4o-mini-2024-07-18", "shutdown_date": "2026-12-31"})
+    assert project.run("apply", "--auto-approve", "--wait").rc == 0
+    for today, shown in (("2026-12-30", "(1 day left)"), ("2026-12-31", "(shuts down today)"),
+                         ("2027-01-01", "(shut down 1 day ago)"), ("2027-01-06", "(shut down 6 days ago)")):
+        monkeypatch.setenv("FTOPS_TODAY", today)
+        status = project.run("status")
+        assert status.rc == 0 and f"    base model shutdown date: 2026-12-31 {shown}\n" in status.out, status.out
+        assert "-6 days" not in status.out and "(-" not in status.out
 
 
 def test_openais_training_cutoff_binds_openai_itself_not_an_openai_compatible_gateway(project, monkeypatch):
@@ -249,14 +265,36 @@ def test_apply_without_a_terminal_needs_auto_approve(project, no_terminal):
     assert project.jobs() == []
 
 
+def test_answering_no_at_the_confirmation_cancels_saying_so_and_exits_1(project, monkeypatch):
+    project.dataset("data/alpha.jsonl", 12)
+    project.spec("alpha")
+    monkeypatch.setattr("sys.stdin", Terminal("n\n"))
+    result = project.run("apply")
+    assert result.rc == 1 and "Apply these changes?" in result.out
+    assert result.err.strip().splitlines()[-1] == "Apply cancelled."
+    assert project.jobs() == [] and not (project.root / "ftops.lock").exists()
+
+
 def test_target_limits_the_plan_and_apply(project):
     two_specs(project)
     plan = project.run("plan", "--target", "beta")
-    assert "create   beta" in plan.out and "alpha" not in plan.out
+    assert "create   beta" in plan.out and "create   alpha" not in plan.out
     assert project.run("apply", "--auto-approve", "--wait", "--target", "beta").rc == 0
     assert list(project.lock()["models"]) == ["beta"]
     bad = project.run("plan", "--target", "nope")
     assert bad.rc == 1 and "--target names no spec: nope" in bad.err
+
+
+def test_a_targeted_plan_names_the_specs_whose_pending_changes_it_leaves_out(project):
+    two_specs(project)
+    note = "Not in this plan (--target): 1 other spec(s) with changes pending: alpha."
+    assert note in project.run("plan", "--target", "beta").out
+    markdown = project.run("plan", "--target", "beta", "--format", "markdown").out
+    assert "Not in this plan (--target): 1 other spec(s) with changes pending: `alpha`." in markdown
+    assert project.run("apply", "--auto-approve", "--wait", "--target", "beta").rc == 0
+    again = project.run("plan", "--target", "beta")  # "no changes" for beta, not for the project
+    assert "Plan: no changes." in again.out and note in again.out
+    assert "Not in this plan" not in project.run("plan").out
 
 
 def test_output_and_status_read_the_lockfile(project):

@@ -45,6 +45,27 @@ def test_reverting_to_inputs_trained_before_pins_that_model_again_without_traini
     assert project.model("a") == first and len(project.jobs()) == 2
 
 
+def test_when_a_parent_is_adopted_the_plan_says_the_child_is_adopted_too_and_costs_nothing(project):
+    """Reverting a parent's data to a version trained before: apply pins both old models again for free, and the
+    plan must say exactly that, not "parent spec is being trained" with a cost (issue 18 item 7)."""
+    project.parent_and_child()
+    assert project.run("apply", "--auto-approve", "--wait").rc == 0
+    parent_first, child_first = project.model("parent"), project.model("child")
+    project.dataset("data/parent.jsonl", 14)
+    assert project.run("apply", "--auto-approve", "--wait").rc == 0
+    assert project.model("child") != child_first and len(project.jobs()) == 4
+
+    project.dataset("data/parent.jsonl", 12)  # back to the data of the first run
+    plan = project.run("plan")
+    assert "< adopt    parent" in plan.out and "< adopt    child" in plan.out, plan.out
+    assert f"its model {child_first} is pinned (no training)" in plan.out
+    assert "being trained" not in plan.out and "est. $" not in plan.out and "Estimated training cost" not in plan.out
+    assert "Plan: 2 to adopt." in plan.out
+    assert project.run("apply", "--auto-approve", "--wait").rc == 0
+    assert (project.model("parent"), project.model("child")) == (parent_first, child_first)
+    assert len(project.jobs()) == 4  # nothing trained again
+
+
 def test_reverting_to_inputs_whose_model_was_deleted_trains_anew(project):
     first = train_with_three_then_two_epochs(project)
     assert httpx.delete(f"{project.emu.url}/models/{first}",

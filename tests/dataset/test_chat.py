@@ -4,7 +4,13 @@ shape is an error with its line and a stable code, and advice fires only when it
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from ftops.dataset.chat import check as chat_check
+from ftops.dataset.labels import final_answer
+from ftops.dataset.messages import check_message, is_blank_text
+from ftops.dataset.scan import ChunkResult
 from tests.dataset.support import chat, check_rows, codes, warning, with_rows
 
 TOOLS = [{"type": "function", "function": {"name": "get_weather", "parameters": {"type": "object"}}}]
@@ -140,3 +146,45 @@ def test_all_zero_weights_and_unknown_top_level_keys_are_warnings(tmp_path):
 def test_good_files_raise_no_unrecognized_key_warning(tmp_path):
     report = check_rows(tmp_path, [chat(i) for i in range(60)])
     assert report.warnings == []
+
+
+# The chat check recognises the common {"role": ..., "content": "text"} message without calling check_message;
+# whatever a message holds, the findings must be those of checking every message with check_message.
+_texts = st.sampled_from(["Hi", " ", "\n\t", "", "<|endoftext|>", "ok", "yes"])
+_plainish = st.fixed_dictionaries({"role": st.sampled_from(["system", "developer", "user", "assistant", "tool", "bot",
+                                                            1, None, ["user"]]),
+                                   "content": st.one_of(_texts, st.none(), st.integers(0, 1), st.lists(
+                                       st.fixed_dictionaries({"type": st.just("text"), "text": _texts}), max_size=2))},
+                                  optional={"weight": st.sampled_from([0, 1, 2, True, 0.0]), "name": _texts})
+_messages = st.lists(st.one_of(_plainish, st.sampled_from([None, "user", 3, [], {}])), min_size=1, max_size=5)
+
+
+def _checked_message_by_message(example: dict):
+    """The chat rules over check_message's verdict on every message (the documented rules, unoptimised)."""
+    out = ChunkResult(0)
+    messages = example["messages"]
+    roles = [check_message(m, 1, out.errors, f"message {i}") for i, m in enumerate(messages, 1)]
+    out.shaped += 1
+    assistants = [m for m, r in zip(messages, roles) if r == "assistant"]
+    if not assistants:
+        out.errors.add("example_missing_assistant_message", 1, "no assistant message to learn from")
+    elif all(m.get("weight", 1) == 0 for m in assistants):
+        out.warnings.add("nothing_to_train", 1)
+    if any(is_blank_text(m.get("content")) for m in assistants):
+        out.warnings.add("assistant_whitespace_only", 1)
+    if "user" not in roles:
+        out.warnings.add("missing_user_message", 1)
+    if not {"system", "developer"}.intersection(roles):
+        out.warnings.add("missing_system_message", 1)
+    out.labels.add(final_answer(messages))
+    return out
+
+
+@settings(max_examples=300, deadline=None)
+@given(messages=_messages)
+def test_plain_messages_are_judged_as_check_message_judges_them(messages):
+    fast, slow = ChunkResult(0), _checked_message_by_message({"messages": messages})
+    chat_check({"messages": messages}, 1, fast)
+    assert (fast.errors.first, fast.errors.counts) == (slow.errors.first, slow.errors.counts)
+    assert (fast.warnings.first, fast.warnings.counts) == (slow.warnings.first, slow.warnings.counts)
+    assert (fast.shaped, fast.labels.counts, fast.labels.long) == (slow.shaped, slow.labels.counts, slow.labels.long)

@@ -54,6 +54,17 @@ def test_a_missing_file_is_a_clear_error_without_traceback(tmp_path, capsys):
     assert "Traceback" not in out + err
 
 
+def test_an_unknown_model_is_warned_about_and_each_file_is_reported_once(tmp_path, capsys):
+    path = write_lines(tmp_path / "train.jsonl", [chat(i) for i in range(60)])
+    rc, out, err = run(capsys, str(path), "--model", "gpt-9-imaginary")
+    assert rc == 0
+    assert ("warning: --model gpt-9-imaginary: no provider type ftops knows offers this model; counting with "
+            "o200k_base and no token limit or price") in err
+    assert out.count(f"{path}: chat, 60 examples") == 1 and "3 epoch(s), est. cost unknown\n" in out
+    rc, _, err = run(capsys, str(path), "--model", "gpt-4o-mini-2024-07-18")
+    assert rc == 0 and "warning" not in err
+
+
 def test_bad_options_exit_1(tmp_path, capsys):
     path = write_lines(tmp_path / "train.jsonl", [chat(i) for i in range(60)])
     assert run(capsys, str(path), "--n-epochs", "zero")[0] == 1

@@ -46,6 +46,42 @@ def test_duplicates_are_found_when_the_index_spans_several_buckets(tmp_path):
     assert dups.items() == [(104, 101), (106, 102)]
 
 
+def test_the_index_is_sorted_by_hash_then_line_whatever_the_bytes_of_the_numbers(tmp_path):
+    import random
+
+    from ftops.dataset.index import IndexBuilder, add_to_parts, new_parts, read_index
+
+    rng = random.Random(5)
+    hashes = [0, 1, 255, 256, (1 << 64) - 1, 1 << 63, (1 << 63) - 1, 1 << 56] + [rng.getrandbits(64) for _ in range(500)]
+    hashes += rng.sample(hashes, 40)  # repeats
+    builder = IndexBuilder(tmp_path / "b", bits=2)
+    parts = new_parts(2)
+    for line, h in enumerate(hashes, start=1):
+        add_to_parts(parts, 2, h, line)
+    builder.add(parts, line_offset=0)
+    dups = builder.finish(tmp_path / "index")
+    assert list(read_index(tmp_path / "index")) == sorted((h, line) for line, h in enumerate(hashes, start=1))
+    first: dict[int, int] = {}
+    repeats = []
+    for line, h in enumerate(hashes, start=1):
+        if h in first:
+            repeats.append((line, first[h]))
+        first.setdefault(h, line)
+    assert dups.count == len(repeats) == 40
+    assert dups.items() == sorted(repeats)
+
+
+def test_an_example_nested_too_deeply_is_compared_by_its_bytes_with_or_without_the_cache(tmp_path):
+    deep = '{"messages":' + "[" * 995 + "]" * 995 + "}"
+    train = write_lines(tmp_path / "train.jsonl", [chat(i) for i in range(20)] + [deep])
+    valid = write_lines(tmp_path / "valid.jsonl", [deep, chat(3), chat(100)])
+    for cache_dir in (None, tmp_path / ".ftops"):
+        report = check_file(train, cache_dir=cache_dir)
+        assert ("too_deep", 21) in [(f.code, f.line) for f in report.errors]
+        found = check_overlap(report, check_file(valid, cache_dir=cache_dir, role="validation"), cache_dir=cache_dir)
+        assert [(w.code, w.lines) for w in found] == [("train_validation_overlap", (1, 2))]
+
+
 def _files(tmp_path):
     train = write_lines(tmp_path / "train.jsonl", [chat(i) for i in range(60)])
     valid = write_lines(tmp_path / "valid.jsonl", [chat(i) for i in (100, 7, 101, 42)] + [chat(200 + i) for i in range(8)])

@@ -7,14 +7,15 @@ import shutil
 from pathlib import Path
 
 from ftops.cli.main import main
+from tests.docs.runner import extract
 
 REPO = Path(__file__).parents[2]
 TICKETS = Path("specs/data/tickets")
 
 
 def _readme_command() -> list[str]:
-    lines = [line for line in (REPO / "README.md").read_text(encoding="utf-8").splitlines()
-             if line.startswith(f"ftops data prepare {TICKETS}/raw.csv ")]
+    lines = [command.text for block in extract((REPO / "README.md").read_text(encoding="utf-8"), "README.md")
+             for command in block.commands if command.text.startswith(f"ftops data prepare {TICKETS}/raw.csv ")]
     assert len(lines) == 1, "the README shows the command that made the committed ticket files"
     return shlex.split(lines[0])[1:]
 

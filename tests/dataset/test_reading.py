@@ -84,10 +84,20 @@ def test_scanning_on_a_pool_in_small_chunks_gives_the_same_result(tmp_path):
 
 @settings(max_examples=60, deadline=None)
 @given(lines=st.lists(st.binary(max_size=30).map(lambda b: b.replace(b"\n", b"")), max_size=30),
-       chunk=st.integers(1, 50), trailing_newline=st.booleans())
-def test_byte_ranges_read_every_line_exactly_once(tmp_path_factory, lines, chunk, trailing_newline):
+       chunk=st.integers(1, 50), workers=st.integers(1, 3), trailing_newline=st.booleans())
+def test_byte_ranges_read_every_line_exactly_once(tmp_path_factory, lines, chunk, workers, trailing_newline):
     path = tmp_path_factory.mktemp("ranges") / "f.jsonl"
     data = b"\n".join(lines) + (b"\n" if trailing_newline and lines else b"")
     path.write_bytes(data)
-    read = [raw for start, end in byte_ranges(len(data), chunk) for raw in iter_lines(path, start, end)]
+    read = [raw for start, end in byte_ranges(len(data), chunk, workers) for raw in iter_lines(path, start, end)]
     assert b"".join(read) == data.removeprefix(b"\xef\xbb\xbf")
+
+
+def test_the_last_ranges_shrink_so_that_workers_finish_together():
+    mib = 1 << 20
+    ranges = byte_ranges(200 * mib, 4 * mib, workers=2)
+    assert ranges[0] == (0, 4 * mib) and ranges[-1][1] == 200 * mib
+    assert all(a[1] == b[0] for a, b in zip(ranges, ranges[1:]))
+    sizes = [end - start for start, end in ranges]
+    assert all(a >= b for a, b in zip(sizes, sizes[1:]))
+    assert max(sizes[-4:]) <= mib // 4 and len(ranges) < 100

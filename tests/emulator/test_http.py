@@ -176,3 +176,20 @@ def test_the_schema_check_can_fail():
     for broken in ({"status": "bogus"}, {"hyperparameters": {"learning_rate_multiplier": 0}}, {"seed": None}):
         with pytest.raises(AssertionError):
             openapi.validate("FineTuningJob", {**job, **broken})
+
+
+@pytest.mark.parametrize("content_type", [None, "application/x-www-form-urlencoded", "text/plain"],
+                         ids=["none", "curl-d", "text"])
+def test_admin_endpoints_read_a_json_body_whatever_its_content_type_says(emu, content_type):
+    """`curl -d '{"advance": 60}'` sends form-urlencoded; the README says no Content-Type is needed."""
+    headers = {"content-type": content_type} if content_type else {}
+    with httpx.Client(base_url=emu.admin_url, timeout=10) as admin:
+        before = admin.get("/clock").json()["now"]
+        moved = admin.post("/clock", content=b'{"advance": 60}', headers=headers)
+        assert moved.status_code == 200 and moved.json()["now"] >= before + 60
+        faults = admin.post("/faults", content=b'{"rate": 0.25, "kinds": ["429"], "seed": 3}', headers=headers)
+        assert faults.status_code == 200 and faults.json()["rate"] == 0.25
+        dated = admin.post("/models", content=b'{"id": "gpt-4o-mini-2024-07-18", "shutdown_date": "2027-03-01"}',
+                           headers=headers)
+        assert dated.status_code == 200 and dated.json()["shutdown_date"] == "2027-03-01"
+        assert admin.get("/faults").json()["kinds"] == ["429"]

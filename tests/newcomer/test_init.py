@@ -16,6 +16,7 @@ import yaml
 from ftops.cli.context import Runtime
 from ftops.render.markdown import MARKER
 from ftops.schema import load_schema
+from tests.conftest import Terminal
 
 from .support import cli
 
@@ -178,10 +179,6 @@ def test_editors_find_the_spec_schema_in_the_new_project(tmp_path):
 
 
 def test_with_a_key_on_a_terminal_init_points_at_importing_existing_fine_tunes(tmp_path, monkeypatch):
-    class Terminal(io.StringIO):
-        def isatty(self) -> bool:
-            return True
-
     monkeypatch.setenv("OPENAI_API_KEY", "sk-not-a-real-key")
     monkeypatch.setattr("sys.stdin", Terminal(""))
     on_terminal = cli(tmp_path / "a", "init", ".", "--provider", "openai")

@@ -62,6 +62,25 @@ def test_saved_plan_is_refused_the_second_time(planned):
     assert len(planned.jobs()) == jobs
 
 
+def test_a_saved_plan_is_applied_without_a_terminal_and_without_auto_approve(planned, no_terminal):
+    """Saving the plan after review was the approval (as `terraform apply PLANFILE`): CI applies it as it is."""
+    result = planned.run("apply", at(planned), "--wait")
+
+    assert result.rc == 0, result.all
+    assert "Apply these changes?" not in result.all
+    assert planned.model("bot").startswith("ft:gpt-4o-mini-2024-07-18:")
+    assert _saved(planned)["saved"]["applied_at"]
+
+
+def test_a_saved_plan_that_no_longer_matches_is_refused_without_auto_approve_too(planned, no_terminal):
+    _edit_dataset(planned)
+
+    result = planned.run("apply", at(planned), "--wait")
+
+    assert result.rc == 1 and "is stale" in result.err and "dataset data/bot.jsonl changed" in result.err
+    assert planned.jobs() == []
+
+
 def _edit_spec(project):
     add_bot(project, "bot", seed=3)
 

@@ -88,7 +88,7 @@ def test_the_key_appears_in_no_output_file_or_log_of_any_command(tmp_path, canar
 
 
 def test_verbose_logs_of_a_real_process_never_show_the_key(tmp_path):
-    """Real stderr, real logging configuration (-vv: httpx and httpcore debug lines too), a rejected key."""
+    """Real stderr, real logging configuration (-vv: ftops's debug lines too), a rejected key."""
     with EmulatorProcess(tmp_path / "strict", extra=("--api-key", "the-key-it-expects")) as emu:
         root = make_project(tmp_path / "proj", emu.url, key_env=CANARY_ENV)
         env = ftops_env(root, **{CANARY_ENV: CANARY})

@@ -65,6 +65,22 @@ def test_the_same_endpoint_bound_by_trusted_configuration_gets_its_key(tmp_path,
     assert project.run("plan").rc == 0 and attacker.saw(f"Bearer {CANARY}")
 
 
+def test_openai_base_url_from_the_environment_binds_openai_api_key_and_nothing_else(tmp_path, monkeypatch, attacker):
+    """The README's rule, as the official SDK reads these variables: OPENAI_BASE_URL, set where ftops runs (never
+    by the repository), sends OPENAI_API_KEY there, whatever host it names; it binds no other key."""
+    monkeypatch.setenv("OPENAI_API_KEY", CANARY)
+    monkeypatch.setenv("OPENAI_BASE_URL", attacker.url)
+    project = pr_project(tmp_path, {"p": {"type": "openai"}})
+    assert project.run("plan").rc == 0
+    assert attacker.saw(f"Bearer {CANARY}")
+    attacker.requests.clear()
+    monkeypatch.setenv("GITHUB_TOKEN", CANARY)
+    other = pr_project(tmp_path / "other", {"p": {"type": "openai", "api_key_env": "GITHUB_TOKEN"}})
+    plan = other.run("plan")
+    assert plan.rc == 0 and "no trusted configuration binds GITHUB_TOKEN" in plan.out
+    assert attacker.requests == []
+
+
 def test_a_trusted_config_does_not_cover_an_endpoint_the_pull_request_changed(tmp_path, monkeypatch, attacker):
     monkeypatch.setenv("GATEWAY_KEY", CANARY)
     trusted = tmp_path / "base-branch-ftops.yaml"

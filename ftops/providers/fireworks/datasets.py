@@ -15,6 +15,7 @@ Every step is idempotent for the dataset's id, so after a passing failure of a s
 from __future__ import annotations
 
 import logging
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterator
 
@@ -25,7 +26,7 @@ from ftops.filehash import HashingReader
 from ftops.providers.answers import mapping, text
 from ftops.providers.base import RemoteFile
 from ftops.providers.fireworks import dataset_id
-from ftops.providers.http import TransientError
+from ftops.providers.http import TransientError, log_request
 from ftops.trust import plain_http_problem
 
 if TYPE_CHECKING:
@@ -133,11 +134,14 @@ class Stager:
             while chunk := reader.read(CHUNK):
                 yield chunk
 
+        sent = time.perf_counter()
         try:
             response = self._signed.put(url, content=chunks(), headers={
                 "content-type": "application/octet-stream", "content-length": str(size),
                 "x-goog-content-length-range": f"{size},{size}"})
+            log_request("PUT", httpx.URL(url), response.status_code, time.perf_counter() - sent)
         except httpx.TransportError as exc:
+            log_request("PUT", httpx.URL(url), type(exc).__name__, time.perf_counter() - sent)
             raise TransientError(f"uploading {filename}: {type(exc).__name__}: {exc}",
                                  provider=self.client.name) from None
         if response.status_code >= 500 or response.status_code in (408, 429):

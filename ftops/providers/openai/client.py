@@ -135,8 +135,10 @@ class OpenAIClient:
     settle_seconds = 5.0  # how long after an ambiguous create this API may take to list what it created
 
     def __init__(self, name: str, kind, base_url: str, headers: dict[str, str], *, secrets: tuple = (),
-                 pconf=None, transport=None, policy: RetryPolicy | None = None):
+                 pconf=None, transport=None, policy: RetryPolicy | None = None,
+                 simple_upload_limit: int = SIMPLE_UPLOAD_LIMIT, part_size: int = PART_SIZE):
         self.name = name
+        self.simple_upload_limit, self.part_size = simple_upload_limit, part_size
         self.kind = kind
         self.type = kind.type
         self.capabilities = kind.capabilities
@@ -213,7 +215,7 @@ class OpenAIClient:
             return RemoteFile(existing.id, existing.bytes, existing.filename, existing.created_at, reused=True)
 
         def send() -> RemoteFile:
-            data = self._upload(path, name, size, sha256) if size <= SIMPLE_UPLOAD_LIMIT else \
+            data = self._upload(path, name, size, sha256) if size <= self.simple_upload_limit else \
                 self._upload_in_parts(path, name, size, sha256)
             data = obj(data, "the uploaded file", self.name)
             return RemoteFile(id=ident(data, "the uploaded file", self.name), bytes=num(data.get("bytes")) or size,
@@ -249,10 +251,9 @@ class OpenAIClient:
         try:
             part_ids = []
             with HashingReader(path) as reader:
-                while chunk := reader.read(PART_SIZE):
-                    part = self.http.json("POST", f"uploads/{upload['id']}/parts",
-                                          files={"data": ("part", chunk, "application/octet-stream")})
-                    del chunk
+                for start in range(0, size, self.part_size):  # each part streamed from the file as it is sent
+                    part = self.http.json("POST", f"uploads/{upload['id']}/parts", files={"data": (
+                        "part", reader.part(min(self.part_size, size - start)), "application/octet-stream")})
                     part_ids.append(ident(obj(part, "an upload part", self.name), "an upload part", self.name))
                 if not reader.sent_matches(sha256):
                     raise self._changed(path, None)

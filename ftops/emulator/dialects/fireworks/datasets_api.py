@@ -10,13 +10,13 @@ accepts loopback http.
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 
 from ftops.emulator.dialects.fireworks.wire import (body, check_body, check_id, error, invalid, not_found, page,
                                                     records, rfc3339)
 from ftops.emulator.filestore import add_file, remove
-from ftops.emulator.httpio import MB, Request, parse_multipart
+from ftops.emulator.httpio import MB, Request
+from ftops.emulator.spool import Content, size_of
 from ftops.emulator.state import Tx, new_id
 
 UPLOAD_LIMIT = 150 * MB
@@ -75,7 +75,7 @@ def _uploading(tx: Tx, req: Request) -> dict:
     return record
 
 
-def _put_shard(tx: Tx, record: dict, filename: str, content: bytes) -> None:
+def _put_shard(tx: Tx, record: dict, filename: str, content: Content) -> None:
     old = record["shards"].get(filename)
     if old:
         tx.delete_blob(old)
@@ -89,14 +89,14 @@ def _put_shard(tx: Tx, record: dict, filename: str, content: bytes) -> None:
 
 def upload(tx: Tx, req: Request) -> dict:
     record = _uploading(tx, req)
-    part = parse_multipart(req.headers, req.body).get("file")
+    part = req.multipart().get("file")
     if part is None or not part.filename:
         raise invalid("file is required (a multipart part named 'file' with a filename)")
     for blob in record["shards"].values():
         tx.delete_blob(blob)
     record["shards"], record["registered"] = {}, None
-    _put_shard(tx, record, part.filename, part.data)
-    return {"id": req.params["id"], "object": "file", "bytes": len(part.data), "created_at": int(tx.now),
+    _put_shard(tx, record, part.filename, part.content)
+    return {"id": req.params["id"], "object": "file", "bytes": part.size, "created_at": int(tx.now),
             "filename": part.filename, "purpose": "fine-tune"}
 
 
@@ -133,12 +133,12 @@ def signed_put(tx: Tx, req: Request) -> dict:
         raise error("PERMISSION_DENIED", "The request signature does not match: send Content-Type: "
                                          "application/octet-stream, as the URL was signed for.")
     wanted = req.headers.get("x-goog-content-length-range")
-    if len(req.body) != grant["size"] or (wanted and wanted != f"{grant['size']},{grant['size']}"):
-        raise invalid(f"Expected {grant['size']} bytes for {grant['filename']}, got {len(req.body)}.")
+    if size_of(req.payload) != grant["size"] or (wanted and wanted != f"{grant['size']},{grant['size']}"):
+        raise invalid(f"Expected {grant['size']} bytes for {grant['filename']}, got {size_of(req.payload)}.")
     record = records(tx)["datasets"].get(grant["dataset"])
     if record is None or record["state"] == "READY":
         raise error("FAILED_PRECONDITION", f"Dataset {grant['dataset']!r} no longer accepts uploads.")
-    _put_shard(tx, record, grant["filename"], req.body)
+    _put_shard(tx, record, grant["filename"], req.payload)
     return {}
 
 
@@ -151,11 +151,14 @@ def validate(tx: Tx, req: Request) -> dict:
     if not record["shards"] or missing:
         raise error("FAILED_PRECONDITION", f"Dataset {record['name']!r} has no uploaded file"
                     + (f" ({', '.join(missing)} not uploaded)" if missing else ""))
-    content = b"".join(tx.read_blob(record["shards"][f]) for f in sorted(record["shards"]))
+    content = tx.join_blobs([record["shards"][f] for f in sorted(record["shards"])])  # on disk, in blocks
+    req.spools.append(content)  # deleted with the request unless it becomes the file
+    if "exampleCount" not in record:
+        with content.open() as fh:
+            record["exampleCount"] = str(sum(1 for line in fh if line.strip()))
     stored = add_file(tx, record["name"], "fine-tune", content, prefix="fwds-")
-    record.update(state="READY", file=stored["id"], sha256=hashlib.sha256(content).hexdigest(), updated=tx.now,
-                  tokens=len(content) // 4)
-    record.setdefault("exampleCount", str(sum(1 for line in content.split(b"\n") if line.strip())))
+    record.update(state="READY", file=stored["id"], sha256=content.sha256, updated=tx.now,
+                  tokens=content.size // 4)
     for blob in record["shards"].values():
         tx.delete_blob(blob)
     record["shards"] = {}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ftops.emulator.apierror import ApiError, bad_request
 from ftops.emulator.dialects.openai.paging import page
-from ftops.emulator.httpio import MB, Request, parse_multipart
+from ftops.emulator.httpio import MB, Request
 from ftops.emulator.filestore import add_file, get_record, remove
 from ftops.emulator.state import Tx
 
@@ -46,15 +46,15 @@ def _expires_at(form: dict, now: float) -> int | None:
 
 
 def create(tx: Tx, req: Request) -> dict:
-    form = parse_multipart(req.headers, req.body)
+    form = req.multipart()
     upload, purpose = form.get("file"), form.get("purpose")
     if upload is None or upload.filename is None:
         raise bad_request("Missing required parameter: 'file' (a file part with a filename).", param="file")
     if purpose is None:
         raise bad_request("Missing required parameter: 'purpose'.", param="purpose")
     purpose_text = purpose.data.decode("utf-8", "replace")
-    check_new_file(upload.filename, purpose_text, len(upload.data))
-    return view(add_file(tx, upload.filename, purpose_text, upload.data, _expires_at(form, tx.now)))
+    check_new_file(upload.filename, purpose_text, upload.size)
+    return view(add_file(tx, upload.filename, purpose_text, upload.content, _expires_at(form, tx.now)))
 
 
 def list_files(tx: Tx, req: Request) -> dict:

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import hashlib
-
 from ftops.emulator.dialects.openai import files
 from ftops.emulator.apierror import ApiError, bad_request, not_found
-from ftops.emulator.httpio import MB, Request, parse_multipart
+from ftops.emulator.httpio import MB, Request
 from ftops.emulator.state import Tx, new_id
 
 MAX_PART_BYTES = 64 * MB
@@ -69,15 +67,15 @@ def create(tx: Tx, req: Request) -> dict:
 
 def add_part(tx: Tx, req: Request) -> dict:
     record = _pending(tx, req.params["id"])
-    part = parse_multipart(req.headers, req.body).get("data")
+    part = req.multipart().get("data")
     if part is None:
         raise bad_request("Missing required parameter: 'data'.", param="data")
-    if len(part.data) > MAX_PART_BYTES:
-        raise ApiError(413, f"Part is too large: {len(part.data)} bytes; a part holds at most 64 MB.",
+    if part.size > MAX_PART_BYTES:
+        raise ApiError(413, f"Part is too large: {part.size} bytes; a part holds at most 64 MB.",
                        param="data", code="part_too_large")
     part_id = new_id("part_")
-    tx.write_blob(part_id, part.data)
-    record["parts"][part_id] = len(part.data)
+    record["parts"][part_id] = part.size
+    tx.write_blob(part_id, part.content)
     tx.touch()
     return {"id": part_id, "object": "upload.part", "created_at": int(tx.now), "upload_id": record["id"]}
 
@@ -97,9 +95,10 @@ def complete(tx: Tx, req: Request) -> dict:
     if total != record["bytes"]:
         raise bad_request(f"The parts add up to {total} bytes but the upload declared {record['bytes']} bytes.",
                           param="part_ids")
-    content = b"".join(tx.read_blob(p) for p in part_ids)
     md5 = body.get("md5")
-    if md5 and hashlib.md5(content).hexdigest() != str(md5).lower():
+    content = tx.join_blobs(part_ids, md5=bool(md5))  # on disk, copied in blocks
+    req.spools.append(content)  # deleted with the request unless it becomes the file
+    if md5 and content.md5 != str(md5).lower():
         raise bad_request("The md5 checksum does not match the uploaded bytes.", param="md5")
     record["file_id"] = files.add_file(tx, record["filename"], record["purpose"], content)["id"]
     _drop_parts(tx, record, "completed")

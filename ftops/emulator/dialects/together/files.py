@@ -6,7 +6,6 @@ store); an upload in flight is a record in ``state["uploads"]``."""
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import re
 import secrets
@@ -15,9 +14,10 @@ from urllib.parse import parse_qs
 from ftops.emulator.apierror import ApiError, bad_request, not_found
 from ftops.emulator.filestore import add_file, get_record, remove
 from ftops.emulator.httpio import MB, Reply, Request, parse_multipart
+from ftops.emulator.spool import Spool, sha256_of, size_of
 from ftops.emulator.state import Tx, new_id
 
-MAX_FILE_BYTES = 512 * MB  # Together takes up to 100 GB; the emulator holds files in memory
+MAX_FILE_BYTES = 512 * MB  # Together takes up to 100 GB; the emulator stops at 512 MB
 PURPOSES = ("fine-tune", "eval", "eval-sample", "eval-output", "eval-summary", "batch-generated", "batch-api")
 FILE_TYPES = ("csv", "jsonl", "parquet")
 UPLOAD_PATH = "/together-uploads"  # where the redirect flow's presigned PUT goes (outside /v1: no API key)
@@ -78,15 +78,15 @@ def _too_large(size: int) -> ApiError:
 
 def upload(tx: Tx, req: Request) -> dict:
     """``POST /v1/files/upload``: the documented one-request upload."""
-    form = parse_multipart(req.headers, req.body)
+    form = req.multipart()
     purpose, name, kind = _check({k: p.data.decode("utf-8", "replace") for k, p in form.items()
                                   if p.filename is None})
     part = form.get("file")
     if part is None or part.filename is None:
         raise bad_request("Missing required parameter: 'file' (a file part).", param="file")
-    if len(part.data) > MAX_FILE_BYTES:
-        raise _too_large(len(part.data))
-    record = add_file(tx, name, purpose, part.data)
+    if part.size > MAX_FILE_BYTES:
+        raise _too_large(part.size)
+    record = add_file(tx, name, purpose, part.content)
     record["file_type"] = kind
     return view(record)
 
@@ -124,14 +124,15 @@ def put_bytes(tx: Tx, req: Request) -> Reply:
         raise ApiError(403, "The upload URL is not valid (unknown upload or wrong token).", code="AccessDenied")
     if record["status"] == "processed":
         raise bad_request("This upload was completed already.", param="id")
-    if len(req.body) > MAX_FILE_BYTES:
-        raise _too_large(len(req.body))
-    digest = hashlib.sha256(req.body).hexdigest()
+    payload = req.payload
+    if size_of(payload) > MAX_FILE_BYTES:
+        raise _too_large(size_of(payload))
+    digest = sha256_of(payload)
     if digest != record["checksum"]:
         raise bad_request("The bytes do not match the checksum given when the upload was started.",
                           param="checksum", code="BadDigest")
-    tx.write_blob(f"upload-{record['id']}", req.body)
-    record.update(status="uploaded", bytes=len(req.body))
+    record.update(status="uploaded", bytes=size_of(payload))
+    tx.write_blob(f"upload-{record['id']}", payload)
     tx.touch()
     return Reply(200, None, {"etag": f'"{digest[:32]}"'})
 
@@ -147,7 +148,8 @@ def preprocess(tx: Tx, req: Request) -> dict:
     if record["status"] != "uploaded":
         raise bad_request(f"File {file_id} has no bytes yet: PUT them to the upload URL first.", param="id")
     blob = f"upload-{file_id}"
-    created = add_file(tx, record["filename"], record["purpose"], tx.read_blob(blob), file_id=file_id)
+    received = Spool.existing(tx.store.blob_path(blob), record["bytes"], record["checksum"])  # checked on PUT
+    created = add_file(tx, record["filename"], record["purpose"], received, file_id=file_id)
     created["file_type"] = record["file_type"]
     tx.delete_blob(blob)
     record["status"] = "processed"

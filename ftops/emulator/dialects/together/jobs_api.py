@@ -13,11 +13,13 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from ftops.emulator import datasets, jobs, modeltable
+from ftops.emulator import jobs, modeltable
+from ftops.emulator.datasets import FileProblem
 from ftops.emulator.apierror import bad_request, not_found
 from ftops.emulator.dialects.together import common, files, job_request
 from ftops.emulator.httpio import Request
 from ftops.emulator.state import Tx
+from ftops.emulator.validation import Needs, file_ref
 
 COMPRESSING_AT, UPLOADING_AT = 0.90, 0.95  # fractions of training done
 CANCEL_SETTLE = 2.0  # emulator seconds between a cancel and ``cancelled``
@@ -274,12 +276,15 @@ def estimate_price(tx: Tx, req: Request) -> dict:
         if not file_id:
             counts.append(0)
             continue
-        try:
-            found = datasets.load(tx.read_blob(file_id), param=param, method=kind, info=info)
-        except (datasets.FileProblem, FileNotFoundError):
+        ref = file_ref(tx, file_id, param)
+        try:  # checked once per file, outside the lock (Unvalidated until then)
+            found = tx.store.validations.summary(Needs(ref, None, kind, info, info.context), ref) if ref else None
+        except FileProblem:
+            found = None
+        if found is None:
             return {"estimation_available": False,
                     "unavailable_reason": "train_file_invalid" if param == "training_file" else "eval_file_invalid"}
-        counts.append(sum(min(c, info.context or c) for c in found.tokens))
+        counts.append(found.tokens)
     trained, evaluated = counts[0] * epochs, counts[1] * evals
     price = info.price(kind, {"Full": "full", "Lora": "lora"}.get(str(training_type.get("type"))))
     usd = round((trained + evaluated) * (price or 0.0) / 1_000_000, 6)
