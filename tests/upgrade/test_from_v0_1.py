@@ -1,7 +1,9 @@
 """Upgrading ftops never retrains. ``fixture_v0_1/`` is the example project as ftops 0.1 (commit 9a28076) left it
 after `ftops apply --auto-approve --wait` against the built-in local provider: its specs and data, the lockfile it
 wrote (version 1, version-1 fingerprints over OpenAI's defaults) and the emulator state holding its jobs and
-models. This ftops must plan "no changes" for it, refreshed and not, without touching the lockfile."""
+models. This ftops must plan "no changes" for it, refreshed and not, without touching the lockfile. So must it for
+``fixture_v0_2/``, the same project as the previous release left it (0.2.0 as it landed, commit aab3aaa: lockfile
+version 2, version-2 fingerprints, before evals, the docs runner and the upload work)."""
 
 from __future__ import annotations
 
@@ -16,19 +18,27 @@ from ftops.cli.context import Runtime
 from tests.conftest import Project
 
 FIXTURE = Path(__file__).parent / "fixture_v0_1"
+RELEASES = {"0.1": (FIXTURE, 1), "0.2.0": (Path(__file__).parent / "fixture_v0_2", 2)}  # fixture, lockfile version
+
+
+def _copied(fixture: Path, tmp_path: Path) -> Project:
+    root = tmp_path / "example"
+    shutil.copytree(fixture, root, ignore=shutil.ignore_patterns("emulator-state"))
+    shutil.copytree(fixture / "emulator-state", root / ".ftops" / "local")
+    return Project(root, None)
 
 
 @pytest.fixture
 def upgraded(tmp_path) -> Project:
-    root = tmp_path / "example"
-    shutil.copytree(FIXTURE, root, ignore=shutil.ignore_patterns("emulator-state"))
-    shutil.copytree(FIXTURE / "emulator-state", root / ".ftops" / "local")
-    return Project(root, None)
+    return _copied(FIXTURE, tmp_path)
 
 
-def test_a_lockfile_written_by_ftops_0_1_plans_no_changes(upgraded):
+@pytest.mark.parametrize("release", sorted(RELEASES))
+def test_a_lockfile_written_by_an_earlier_release_plans_no_changes(release, tmp_path):
+    fixture, version = RELEASES[release]
+    upgraded = _copied(fixture, tmp_path)
     before = (upgraded.root / "ftops.lock").read_bytes()
-    assert yaml.safe_load(before)["version"] == 1
+    assert yaml.safe_load(before)["version"] == version
     for args in (("plan", "--detailed-exitcode"), ("plan", "--no-refresh", "--detailed-exitcode")):
         result = upgraded.run(*args)
         assert result.rc == 0, result.all
