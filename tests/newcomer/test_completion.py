@@ -80,8 +80,7 @@ def test_commands_complete_too(specs):
 def test_bash_runs_the_script_it_is_given(specs):
     """The whole loop in a real bash: source the script, fill COMP_WORDS as bash does, call the function."""
     bash = shutil.which("bash")
-    if bash is None or not (BIN / "ftops").exists():
-        pytest.skip("needs bash and the ftops console script")
+    assert bash is not None and (BIN / "ftops").exists(), "needs bash and the installed ftops console script"
     script = cli(specs, "completion", "bash").out
     # bash calls the function with the command, the word being completed and the word before it
     driver = (script + "\nCOMP_WORDS=(ftops output al); COMP_CWORD=2; _ftops_completion ftops al output\n"
