@@ -166,7 +166,7 @@ def test_a_mistyped_directory_is_an_error_not_no_changes(project, tmp_path):
 def test_keys_go_only_where_trusted_configuration_binds_them_and_only_over_tls(project, monkeypatch):
     project.dataset("data/a.jsonl", 12)
     project.spec("a", provider="gw")
-    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-not-for-the-gateway")
+    monkeypatch.setenv("OPENAI_API_KEY", "fake-key-not-for-the-gateway")
     project.write("ftops.yaml", "providers:\n  gw: {type: openai, base_url: 'https://gateway.example/v1'}\n")
     result = project.run("plan")
     assert result.rc == 0, result.all  # planned without that provider, and said why

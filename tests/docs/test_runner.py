@@ -98,7 +98,7 @@ def test_blocks_of_a_document_share_files_and_start_in_the_example_project(tmp_p
 
 def test_the_environment_has_no_keys_and_no_ftops_settings_of_the_machine(tmp_path, monkeypatch):
     """The machine's keys and FTOPS_* settings are gone; the runner's own day and poll interval are set."""
-    monkeypatch.setenv("OPENAI_API_KEY", "sk-from-the-machine")
+    monkeypatch.setenv("OPENAI_API_KEY", "fake-key-from-the-machine")
     monkeypatch.setenv("FTOPS_TODAY", "2030-01-01")
     doc = session(tmp_path, "```console\n$ env | grep -c -e API_KEY; echo \"exit $?\"\n0\nexit 1\n"
                             "$ echo \"$FTOPS_TODAY $FTOPS_POLL_INTERVAL $HOME\"; command -v ftops\n"

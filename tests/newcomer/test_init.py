@@ -179,7 +179,7 @@ def test_editors_find_the_spec_schema_in_the_new_project(tmp_path):
 
 
 def test_with_a_key_on_a_terminal_init_points_at_importing_existing_fine_tunes(tmp_path, monkeypatch):
-    monkeypatch.setenv("OPENAI_API_KEY", "sk-not-a-real-key")
+    monkeypatch.setenv("OPENAI_API_KEY", "fake-not-a-real-key")
     monkeypatch.setattr("sys.stdin", Terminal(""))
     on_terminal = cli(tmp_path / "a", "init", ".", "--provider", "openai")
     monkeypatch.setattr("sys.stdin", io.StringIO(""))
@@ -187,7 +187,7 @@ def test_with_a_key_on_a_terminal_init_points_at_importing_existing_fine_tunes(t
 
     assert "run `ftops jobs --all`" in on_terminal.out and "ftops import NAME JOB_ID" in on_terminal.out
     assert "ftops jobs" not in in_ci.out
-    assert "sk-not-a-real-key" not in on_terminal.all
+    assert "fake-not-a-real-key" not in on_terminal.all
     assert "export OPENAI_API_KEY" not in on_terminal.out  # it is set already
 
 

@@ -7,7 +7,7 @@ import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-CANARY = "sk-canary-PR-must-never-see-this-0123456789"
+CANARY = "fake-canary-PR-must-never-see-this"  # obviously fake, shaped like no real key
 
 
 class Recorder:

@@ -136,13 +136,13 @@ def test_a_key_with_a_line_break_or_a_non_ascii_character_is_refused_without_sho
         result = project.run("plan")
         assert result.rc == 1, result.all
         assert "the value of K contains" in result.err and "(the value is not shown)" in result.err
-        assert CANARY not in result.all and "sk-canary" not in result.all
+        assert CANARY not in result.all and "fake-canary" not in result.all
 
 
 def test_secrets_are_redacted_in_every_spelling():
     from ftops import redact
 
-    secret = "sk-redact-me-0123456789abcdef"
+    secret = "fake-redact-me-0123456789abcdef"
     redact.register(secret)
     import base64
     import json
