@@ -28,7 +28,7 @@ from typing import Callable
 
 from ftops.config import slug
 from ftops.errors import LockHeldError
-from ftops.providers.base import Marker
+from ftops.providers.base import CachesListings, Marker
 
 log = logging.getLogger("ftops.lease")
 PREFIX = "ftops-lease"
@@ -112,7 +112,7 @@ class Leases:
             mine = self._write(provider)
             others = self._live_others(provider, mine)
             if not others:
-                if hasattr(provider, "forget_cached"):
+                if isinstance(provider, CachesListings):
                     provider.forget_cached()  # what the previous holder uploaded is not in any cached listing
                 log.info("lease on %s acquired (%s)", provider.name, mine.name)
                 return mine

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable, Protocol
+from typing import TYPE_CHECKING, Any, Iterable, Protocol, runtime_checkable
 
 from ftops.launch import KEY_CHARS
 
@@ -285,6 +285,14 @@ class Provider(Protocol):
     def list_models(self) -> list[RemoteModel]: ...
     def delete_model(self, model_id: str) -> None: ...
     def close(self) -> None: ...
+
+
+@runtime_checkable
+class CachesListings(Protocol):
+    """A provider that keeps what it listed between calls (its uploaded files) offers to forget it: the lease calls
+    this once acquired, since the previous holder may have uploaded since."""
+
+    def forget_cached(self) -> None: ...
 
 
 class Deploys(Protocol):

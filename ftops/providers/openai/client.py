@@ -9,7 +9,6 @@ planned sha256.
 from __future__ import annotations
 
 import logging
-import threading
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -20,6 +19,7 @@ from ftops.providers import base
 from ftops.providers.answers import MalformedAnswer, ident, items, mapping, num, obj, text
 from ftops.providers.base import (JobError, Marker, MetricRow, RemoteCheckpoint, RemoteEvent, RemoteFile,
                                   RemoteJob, RemoteModel, TrainingRequest)
+from ftops.providers.filelisting import FileListing
 from ftops.providers.http import HttpClient, RetryPolicy
 from ftops.providers.inference import Completion, CompletionRequest, complete
 from ftops.providers.once import create_once
@@ -144,8 +144,7 @@ class OpenAIClient:
         self.capabilities = kind.capabilities
         self.http = HttpClient.for_provider(name, base_url, headers, secrets=secrets, pconf=pconf,
                                             transport=transport, policy=policy)
-        self._files: dict[str, RemoteFile] | None = None
-        self._files_lock = threading.Lock()
+        self.files = FileListing(self._list_files)
 
     def close(self) -> None:
         self.http.close()
@@ -170,33 +169,14 @@ class OpenAIClient:
         raise MalformedAnswer(f"the {what} list did not end after {MAX_PAGES} pages", provider=self.name)
 
     # -- files -------------------------------------------------------------------------------------------
-    def _known_files(self) -> dict[str, RemoteFile]:
-        """The provider's fine-tune files by name, listed once. Apply uploads from several threads: they wait for
-        one complete listing (a half-filled one would say "not there" and cause a second upload)."""
-        with self._files_lock:
-            if self._files is None:
-                files: dict[str, RemoteFile] = {}
-                for item in self._pages("files", {"purpose": "fine-tune", "limit": 10000}, "file"):
-                    name = text(item.get("filename")) or ""
-                    files.setdefault(name, RemoteFile(id=item["id"], bytes=num(item.get("bytes")) or 0,
-                                                      filename=name, created_at=num(item.get("created_at"))))
-                self._files = files
-            return self._files
+    def _list_files(self) -> Iterator[RemoteFile]:
+        for item in self._pages("files", {"purpose": "fine-tune", "limit": 10000}, "file"):
+            yield RemoteFile(id=item["id"], bytes=num(item.get("bytes")) or 0,
+                             filename=text(item.get("filename")) or "", created_at=num(item.get("created_at")))
 
-    def _forget_files(self) -> None:
-        with self._files_lock:
-            self._files = None
-
-    def _remember_file(self, remote: RemoteFile) -> None:
-        with self._files_lock:
-            if self._files is not None:
-                self._files[remote.filename] = remote
-
-    def _find_file(self, name: str, size: int, *, fresh: bool = False) -> RemoteFile | None:
-        if fresh:
-            self._forget_files()
-        found = self._known_files().get(name)
-        return found if found and found.bytes == size else None
+    def forget_cached(self) -> None:
+        """Drop the cached file listing (the lease calls this: the previous holder may have uploaded since)."""
+        self.files.forget()
 
     def file_exists(self, file_id: str) -> bool:
         try:
@@ -210,7 +190,7 @@ class OpenAIClient:
         failure, list the files again before sending it again."""
         size = path.stat().st_size
         name = upload_name(path, sha256)
-        existing = self._find_file(name, size)
+        existing = self.files.find(name, size)
         if existing:
             return RemoteFile(existing.id, existing.bytes, existing.filename, existing.created_at, reused=True)
 
@@ -221,9 +201,9 @@ class OpenAIClient:
             return RemoteFile(id=ident(data, "the uploaded file", self.name), bytes=num(data.get("bytes")) or size,
                               filename=name, created_at=num(data.get("created_at")))
 
-        remote = create_once(send, lambda: self._find_file(name, size, fresh=True), policy=self.http.policy,
+        remote = create_once(send, lambda: self.files.find(name, size, fresh=True), policy=self.http.policy,
                              what=f"uploading {name}", settle=self.settle_seconds)
-        self._remember_file(remote)
+        self.files.remember(remote)
         return remote
 
     def _changed(self, path: Path, file_id: str | None) -> DatasetError:
@@ -394,11 +374,7 @@ class OpenAIClient:
         return next((job for job in self._jobs({}, None) if job.fine_tuned_model == model_id), None)
 
     def staged_file(self, path: Path, sha256: str) -> str | None:
-        size = path.stat().st_size
-        prefix = f"{sha256[:16]}-"
-        found = next((f for name, f in self._known_files().items() if name.startswith(prefix) and f.bytes == size),
-                     None)
-        return found.id if found else None
+        return self.files.staged(path, sha256)
 
     # -- models ------------------------------------------------------------------------------------------
     def get_model(self, model_id: str) -> RemoteModel | None:

@@ -13,9 +13,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-import threading
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 from ftops.errors import DatasetError, NotFoundError, ProviderError
 from ftops.filehash import HashingReader
@@ -24,6 +23,7 @@ from ftops.providers import base
 from ftops.providers.answers import MalformedAnswer, ident, items, mapping, num, obj, text
 from ftops.providers.base import (JobError, Marker, MetricRow, RemoteCheckpoint, RemoteEvent, RemoteFile,
                                   RemoteJob, RemoteModel, TrainingRequest)
+from ftops.providers.filelisting import FileListing
 from ftops.providers.http import HttpClient, RetryPolicy
 from ftops.providers.inference import Completion, CompletionRequest, complete
 from ftops.providers.once import create_once
@@ -136,8 +136,7 @@ class TogetherClient:
         self.wandb_key = wandb_key
         self.http = HttpClient.for_provider(name, base_url, headers, secrets=(*secrets, wandb_key), pconf=pconf,
                                             transport=transport, policy=policy)
-        self._files: dict[str, RemoteFile] | None = None
-        self._files_lock = threading.Lock()
+        self.files = FileListing(self._fine_tune_files)
 
     def close(self) -> None:
         self.http.close()
@@ -146,35 +145,15 @@ class TogetherClient:
     def _list_files(self) -> list[dict[str, Any]]:
         return items(self.http.json("GET", "files"), "file", self.name)
 
-    def _known_files(self) -> dict[str, RemoteFile]:
-        """The provider's fine-tune files by name, listed once (apply's upload threads wait for one complete
-        listing: a half-filled one would say "not there" and cause a second upload)."""
-        with self._files_lock:
-            if self._files is None:
-                files: dict[str, RemoteFile] = {}
-                for item in sorted(self._list_files(), key=lambda f: num(f.get("created_at")) or 0):
-                    name = text(item.get("filename")) or ""
-                    if item.get("purpose", "fine-tune") == "fine-tune":
-                        files.setdefault(name, RemoteFile(id=item["id"], bytes=num(item.get("bytes")) or 0,
-                                                          filename=name, created_at=num(item.get("created_at"))))
-                self._files = files
-            return self._files
+    def _fine_tune_files(self) -> Iterator[RemoteFile]:
+        for item in sorted(self._list_files(), key=lambda f: num(f.get("created_at")) or 0):
+            if item.get("purpose", "fine-tune") == "fine-tune":
+                yield RemoteFile(id=item["id"], bytes=num(item.get("bytes")) or 0,
+                                 filename=text(item.get("filename")) or "", created_at=num(item.get("created_at")))
 
     def forget_cached(self) -> None:
         """Drop the cached file listing (the lease calls this: the previous holder may have uploaded since)."""
-        with self._files_lock:
-            self._files = None
-
-    def _remember_file(self, remote: RemoteFile) -> None:
-        with self._files_lock:
-            if self._files is not None:
-                self._files[remote.filename] = remote
-
-    def _find_file(self, name: str, size: int, *, fresh: bool = False) -> RemoteFile | None:
-        if fresh:
-            self.forget_cached()
-        found = self._known_files().get(name)
-        return found if found and found.bytes == size else None
+        self.files.forget()
 
     def file_exists(self, file_id: str) -> bool:
         try:
@@ -189,7 +168,7 @@ class TogetherClient:
         as they are, so nothing is converted."""
         size = path.stat().st_size
         name = upload_name(path, sha256)
-        existing = self._find_file(name, size)
+        existing = self.files.find(name, size)
         if existing:
             return RemoteFile(existing.id, existing.bytes, existing.filename, existing.created_at, reused=True)
 
@@ -202,9 +181,9 @@ class TogetherClient:
             return RemoteFile(id=ident(data, "the uploaded file", self.name), bytes=num(data.get("bytes")) or size,
                               filename=name, created_at=num(data.get("created_at")))
 
-        remote = create_once(send, lambda: self._find_file(name, size, fresh=True), policy=self.http.policy,
+        remote = create_once(send, lambda: self.files.find(name, size, fresh=True), policy=self.http.policy,
                              what=f"uploading {name}", settle=self.settle_seconds)
-        self._remember_file(remote)
+        self.files.remember(remote)
         return remote
 
     def _upload(self, name: str, content: Any) -> Any:
@@ -349,10 +328,7 @@ class TogetherClient:
         return self._job_of_model(model_id)
 
     def staged_file(self, path: Path, sha256: str) -> str | None:
-        size, prefix = path.stat().st_size, f"{sha256[:16]}-"
-        found = next((f for name, f in self._known_files().items() if name.startswith(prefix) and f.bytes == size),
-                     None)
-        return found.id if found else None
+        return self.files.staged(path, sha256)
 
     # -- models ------------------------------------------------------------------------------------------
     def list_models(self) -> list[RemoteModel]:

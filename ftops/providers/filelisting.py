@@ -1,0 +1,53 @@
+"""A provider's uploaded dataset files by name, listed once per client: what OpenAI-shaped and Together clients look
+in before uploading (files are content-addressed by name, so one already there is reused, never sent again)."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Callable, Iterable
+
+from ftops.providers.base import RemoteFile
+
+
+class FileListing:
+    """``fetch`` lists the provider's files, oldest first; the first file of a name is the one kept."""
+
+    def __init__(self, fetch: Callable[[], Iterable[RemoteFile]]):
+        self._fetch = fetch
+        self._files: dict[str, RemoteFile] | None = None
+        self._lock = threading.Lock()
+
+    def by_name(self) -> dict[str, RemoteFile]:
+        """Listed once. Apply uploads from several threads: they wait for one complete listing (a half-filled one
+        would say "not there" and cause a second upload)."""
+        with self._lock:
+            if self._files is None:
+                files: dict[str, RemoteFile] = {}
+                for remote in self._fetch():
+                    files.setdefault(remote.filename, remote)
+                self._files = files
+            return self._files
+
+    def forget(self) -> None:
+        """List again next time (another machine may have uploaded since)."""
+        with self._lock:
+            self._files = None
+
+    def remember(self, remote: RemoteFile) -> None:
+        with self._lock:
+            if self._files is not None:
+                self._files[remote.filename] = remote
+
+    def find(self, name: str, size: int, *, fresh: bool = False) -> RemoteFile | None:
+        """The file called ``name`` with ``size`` bytes; ``fresh`` lists again first."""
+        if fresh:
+            self.forget()
+        found = self.by_name().get(name)
+        return found if found and found.bytes == size else None
+
+    def staged(self, path: Path, sha256: str) -> str | None:
+        """The id of the file this content was uploaded as (its name starts with ``sha256[:16]-``), or None."""
+        size, prefix = path.stat().st_size, f"{sha256[:16]}-"
+        found = next((f for name, f in self.by_name().items() if name.startswith(prefix) and f.bytes == size), None)
+        return found.id if found else None
