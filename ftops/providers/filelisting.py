@@ -4,10 +4,20 @@ in before uploading (files are content-addressed by name, so one already there i
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Any, Callable, Iterable
 
+from ftops.providers.answers import num, text
 from ftops.providers.base import RemoteFile
+from ftops.providers.http import RetryPolicy
+from ftops.providers.once import create_once
+
+
+def remote_file(item: dict[str, Any], *, filename: str | None = None, size: int | None = None) -> RemoteFile:
+    """An OpenAI-shaped file object (``id``, ``bytes``, ``filename``, ``created_at``) as a RemoteFile."""
+    return RemoteFile(id=item["id"], bytes=num(item.get("bytes")) or size or 0,
+                      filename=filename or text(item.get("filename")) or "", created_at=num(item.get("created_at")))
 
 
 class FileListing:
@@ -45,6 +55,18 @@ class FileListing:
             self.forget()
         found = self.by_name().get(name)
         return found if found and found.bytes == size else None
+
+    def stage(self, name: str, size: int, send: Callable[[], RemoteFile], *, policy: RetryPolicy,
+              settle: float) -> RemoteFile:
+        """The file called ``name`` if it is there (``reused``), else ``send()`` it once: after an ambiguous failure
+        the files are listed again before it is sent again."""
+        existing = self.find(name, size)
+        if existing:
+            return replace(existing, reused=True)
+        remote = create_once(send, lambda: self.find(name, size, fresh=True), policy=policy,
+                             what=f"uploading {name}", settle=settle)
+        self.remember(remote)
+        return remote
 
     def staged(self, path: Path, sha256: str) -> str | None:
         """The id of the file this content was uploaded as (its name starts with ``sha256[:16]-``), or None."""

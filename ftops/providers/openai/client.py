@@ -19,7 +19,7 @@ from ftops.providers import base
 from ftops.providers.answers import MalformedAnswer, ident, items, mapping, num, obj, text
 from ftops.providers.base import (JobError, Marker, MetricRow, RemoteCheckpoint, RemoteEvent, RemoteFile,
                                   RemoteJob, RemoteModel, TrainingRequest)
-from ftops.providers.filelisting import FileListing
+from ftops.providers.filelisting import FileListing, remote_file
 from ftops.providers.http import HttpClient, RetryPolicy
 from ftops.providers.inference import Completion, CompletionRequest, complete
 from ftops.providers.once import create_once
@@ -170,9 +170,7 @@ class OpenAIClient:
 
     # -- files -------------------------------------------------------------------------------------------
     def _list_files(self) -> Iterator[RemoteFile]:
-        for item in self._pages("files", {"purpose": "fine-tune", "limit": 10000}, "file"):
-            yield RemoteFile(id=item["id"], bytes=num(item.get("bytes")) or 0,
-                             filename=text(item.get("filename")) or "", created_at=num(item.get("created_at")))
+        return (remote_file(item) for item in self._pages("files", {"purpose": "fine-tune", "limit": 10000}, "file"))
 
     def forget_cached(self) -> None:
         """Drop the cached file listing (the lease calls this: the previous holder may have uploaded since)."""
@@ -190,21 +188,15 @@ class OpenAIClient:
         failure, list the files again before sending it again."""
         size = path.stat().st_size
         name = upload_name(path, sha256)
-        existing = self.files.find(name, size)
-        if existing:
-            return RemoteFile(existing.id, existing.bytes, existing.filename, existing.created_at, reused=True)
 
         def send() -> RemoteFile:
             data = self._upload(path, name, size, sha256) if size <= self.simple_upload_limit else \
                 self._upload_in_parts(path, name, size, sha256)
             data = obj(data, "the uploaded file", self.name)
-            return RemoteFile(id=ident(data, "the uploaded file", self.name), bytes=num(data.get("bytes")) or size,
-                              filename=name, created_at=num(data.get("created_at")))
+            ident(data, "the uploaded file", self.name)
+            return remote_file(data, filename=name, size=size)
 
-        remote = create_once(send, lambda: self.files.find(name, size, fresh=True), policy=self.http.policy,
-                             what=f"uploading {name}", settle=self.settle_seconds)
-        self.files.remember(remote)
-        return remote
+        return self.files.stage(name, size, send, policy=self.http.policy, settle=self.settle_seconds)
 
     def _changed(self, path: Path, file_id: str | None) -> DatasetError:
         if file_id:

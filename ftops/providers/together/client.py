@@ -23,7 +23,7 @@ from ftops.providers import base
 from ftops.providers.answers import MalformedAnswer, ident, items, mapping, num, obj, text
 from ftops.providers.base import (JobError, Marker, MetricRow, RemoteCheckpoint, RemoteEvent, RemoteFile,
                                   RemoteJob, RemoteModel, TrainingRequest)
-from ftops.providers.filelisting import FileListing
+from ftops.providers.filelisting import FileListing, remote_file
 from ftops.providers.http import HttpClient, RetryPolicy
 from ftops.providers.inference import Completion, CompletionRequest, complete
 from ftops.providers.once import create_once
@@ -148,8 +148,7 @@ class TogetherClient:
     def _fine_tune_files(self) -> Iterator[RemoteFile]:
         for item in sorted(self._list_files(), key=lambda f: num(f.get("created_at")) or 0):
             if item.get("purpose", "fine-tune") == "fine-tune":
-                yield RemoteFile(id=item["id"], bytes=num(item.get("bytes")) or 0,
-                                 filename=text(item.get("filename")) or "", created_at=num(item.get("created_at")))
+                yield remote_file(item)
 
     def forget_cached(self) -> None:
         """Drop the cached file listing (the lease calls this: the previous holder may have uploaded since)."""
@@ -168,9 +167,6 @@ class TogetherClient:
         as they are, so nothing is converted."""
         size = path.stat().st_size
         name = upload_name(path, sha256)
-        existing = self.files.find(name, size)
-        if existing:
-            return RemoteFile(existing.id, existing.bytes, existing.filename, existing.created_at, reused=True)
 
         def send() -> RemoteFile:
             with HashingReader(path) as reader:
@@ -178,13 +174,10 @@ class TogetherClient:
                 if not reader.sent_matches(sha256):
                     raise self._changed(path, text(mapping(data).get("id")))
             data = obj(data, "the uploaded file", self.name)
-            return RemoteFile(id=ident(data, "the uploaded file", self.name), bytes=num(data.get("bytes")) or size,
-                              filename=name, created_at=num(data.get("created_at")))
+            ident(data, "the uploaded file", self.name)
+            return remote_file(data, filename=name, size=size)
 
-        remote = create_once(send, lambda: self.files.find(name, size, fresh=True), policy=self.http.policy,
-                             what=f"uploading {name}", settle=self.settle_seconds)
-        self.files.remember(remote)
-        return remote
+        return self.files.stage(name, size, send, policy=self.http.policy, settle=self.settle_seconds)
 
     def _upload(self, name: str, content: Any) -> Any:
         """``POST /files/upload``: multipart ``purpose``, ``file_name``, ``file_type`` and ``file``."""
