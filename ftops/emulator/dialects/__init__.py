@@ -8,6 +8,7 @@ admin) is the neutral core in ``ftops/emulator/``.
 
 from __future__ import annotations
 
+import hmac
 import importlib
 from dataclasses import dataclass
 from email.message import Message
@@ -43,6 +44,12 @@ def dialect(name: str) -> Dialect:
         raise ValueError(f"unknown api {name!r}; the emulator speaks {', '.join(DIALECTS)}")
     module, _, attribute = where.partition(":")
     return getattr(importlib.import_module(module), attribute)
+
+
+def key_matches(key: str, cfg: Any) -> bool:
+    """Whether ``key`` is accepted: any key when the emulator requires none in particular (``api_key``), else that
+    one, compared in constant time."""
+    return cfg.api_key is None or hmac.compare_digest(key.encode(), cfg.api_key.encode())
 
 
 def bearer_key(headers: Message) -> str | None:

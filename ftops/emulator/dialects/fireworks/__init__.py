@@ -12,12 +12,11 @@ prefix: no key, no faults, as a storage bucket would be.
 
 from __future__ import annotations
 
-import hmac
 from email.message import Message
 from functools import partial
 from typing import Any
 
-from ftops.emulator.dialects import Dialect, bearer_key
+from ftops.emulator.dialects import Dialect, bearer_key, key_matches
 from ftops.emulator.dialects.fireworks import datasets_api, inference_api, jobs_api, models_api
 from ftops.emulator.dialects.fireworks.jobs_api import DPO, SFT
 from ftops.emulator.dialects.fireworks.wire import error, records, render_error
@@ -75,7 +74,7 @@ def authenticate(headers: Message, cfg: Any) -> None:
     key = bearer_key(headers)
     if key is None:
         raise error("UNAUTHENTICATED", "Missing API key: send Authorization: Bearer <FIREWORKS_API_KEY>.")
-    if cfg.api_key is not None and not hmac.compare_digest(key.encode(), cfg.api_key.encode()):
+    if not key_matches(key, cfg):
         raise error("UNAUTHENTICATED", "Invalid API key.")
 
 

@@ -4,12 +4,11 @@ model limits, models) and its inference (``/v1/chat/completions``, ``/v1/complet
 
 from __future__ import annotations
 
-import hmac
 from email.message import Message
 from typing import Any
 
 from ftops.emulator.apierror import ApiError
-from ftops.emulator.dialects import Dialect, bearer_key
+from ftops.emulator.dialects import Dialect, bearer_key, key_matches
 from ftops.emulator.dialects.openai import files, inference_api, jobs_api, models_api, permissions, uploads
 from ftops.emulator.httpio import MB
 from ftops.emulator.router import route
@@ -57,7 +56,7 @@ def authenticate(headers: Message, cfg: Any) -> None:
         key = headers["api-key"].strip() or None  # Azure OpenAI's v1 API sends the key this way
     if key is None:
         raise ApiError(401, NO_KEY, code="invalid_api_key")
-    if cfg.api_key is not None and not hmac.compare_digest(key.encode(), cfg.api_key.encode()):
+    if not key_matches(key, cfg):
         raise ApiError(401, "Incorrect API key provided.", code="invalid_api_key")
 
 

@@ -6,12 +6,11 @@ limits), inference (``/v1/chat/completions``, ``/v1/completions``; see ``inferen
 
 from __future__ import annotations
 
-import hmac
 from email.message import Message
 from typing import Any
 
 from ftops.emulator.apierror import ApiError
-from ftops.emulator.dialects import Dialect, bearer_key
+from ftops.emulator.dialects import Dialect, bearer_key, key_matches
 from ftops.emulator.dialects.together import files, inference_api, jobs_api, models_api
 from ftops.emulator.httpio import MB
 from ftops.emulator.router import route
@@ -51,7 +50,7 @@ def authenticate(headers: Message, cfg: Any) -> None:
     key = bearer_key(headers)
     if key is None:
         raise ApiError(401, "Missing API key: send it as 'Authorization: Bearer <key>'.", code="invalid_api_key")
-    if cfg.api_key is not None and not hmac.compare_digest(key.encode(), cfg.api_key.encode()):
+    if not key_matches(key, cfg):
         raise ApiError(401, "Invalid API key provided.", code="invalid_api_key")
 
 
