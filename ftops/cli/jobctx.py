@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from pathlib import Path
 
 from ftops.cli import context
@@ -13,7 +14,9 @@ from ftops.errors import ConfigError, NotFoundError, PlanError
 from ftops.lockfile import LockEntry
 from ftops.providers import base as states
 from ftops.providers.base import Provider, RemoteJob
-from ftops.workspace import ProviderPool, Workspace, load_workspace
+
+if TYPE_CHECKING:  # the workspace (plan, schemas, providers) is imported when a command runs, not for --help
+    from ftops.workspace import ProviderPool, Workspace
 
 
 def root() -> Path:
@@ -24,12 +27,15 @@ def root() -> Path:
 
 
 def workspace(*, check_data: bool = False) -> Workspace:
+    from ftops.workspace import load_workspace
+
     return load_workspace(root(), check_data=check_data)
 
 
 def pool(ws: Workspace) -> ProviderPool:
     from ftops.providers.http import RetryPolicy
     from ftops.trust import Trust
+    from ftops.workspace import ProviderPool
 
     return ProviderPool(ws.config, Trust.from_environment(context.current.trusted_config),
                         policy=RetryPolicy(sleep=context.current.runtime.sleep))

@@ -10,14 +10,16 @@ from pathlib import Path
 import yaml
 
 HEAVY = ("jsonschema", "httpx", "pydantic", "deepdiff", "tiktoken", "werkzeug", "ruamel")
+WORKSPACE = ("ftops.workspace", "ftops.plan", "ftops.apply")  # a command's own work, loaded when it runs
 PROBE = """
 import sys
 from ftops.cli.main import main
 code = main(sys.argv[1:])
 heavy = sorted({m.split(".")[0] for m in sys.modules} & set(%r))
 print("IMPORTED", *heavy, file=sys.stderr)
+print("FTOPS", *sorted(set(sys.modules) & set(%r)), file=sys.stderr)
 sys.exit(code)
-""" % (HEAVY,)
+""" % (HEAVY, WORKSPACE)
 
 
 def imported(*args: str) -> tuple[int, list[str]]:
@@ -30,6 +32,12 @@ def imported(*args: str) -> tuple[int, list[str]]:
 def test_help_imports_no_schema_http_or_tokenizer_library():
     rc, heavy = imported("--help")
     assert rc == 0 and heavy == []
+
+
+def test_help_loads_no_command_s_workspace_plan_or_apply():
+    result = subprocess.run([sys.executable, "-c", PROBE, "--help"], capture_output=True, text=True, timeout=120)
+    line = [x for x in result.stderr.splitlines() if x.startswith("FTOPS")]
+    assert result.returncode == 0 and line == ["FTOPS"], result.stderr
 
 
 def test_status_imports_jsonschema_only_until_the_documents_are_known_valid(tmp_path: Path):
